@@ -37,10 +37,10 @@ class Provenance(BaseModel):
     "Where a card came from: who wrote it, for which prompt, when (created, last updated), and from what source."
     model_config = ConfigDict(extra="forbid")
     authors: list[_Text] = []
-    prompt: str | None = None
+    prompt: _Text | None = None        # the prompt's id (or text) the card was written for
     created: datetime | None = None
     updated: datetime | None = None
-    source: str | None = None
+    source: _Text | None = None        # an interview, a file, a format: "dft", "mge", ...
 
 class ValuesCard(BaseModel):
     "A way of choosing someone finds meaningful: a title, one sentence, and the attentional policies that make it up."
@@ -52,7 +52,7 @@ class ValuesCard(BaseModel):
     contexts: list[_Text] = []
     details: str | None = None
     provenance: Provenance = Provenance()
-    canonical_id: str | None = None
+    canonical_id: _Text | None = None   # the card this one was merged into (itself, for a canonical card)
 
     @model_validator(mode="before")
     @classmethod
