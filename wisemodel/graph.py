@@ -323,7 +323,9 @@ def _load(cls, folder) -> MoralGraph:
             raise InputError(f"counts must be whole numbers, this column holds {df['count'].dtype}.", file=path,
                              field="count", fix="store counts as integers.")
         tables[name] = _conform(name, df, file=path)
-    graph = cls(**tables, meta=manifest.get("meta") or {})
+    meta = manifest.get("meta") or {}
+    if not isinstance(meta, dict): raise InputError(f"expected an object, found {type(meta).__name__}.", file=mfile, field="meta", fix="write meta as { }, or save the graph again.")
+    graph = cls(**tables, meta=meta)
     return graph.validate(source=folder)
 
 MoralGraph.save = _save
@@ -496,14 +498,15 @@ def _once(table: pd.DataFrame, edge_groups: pd.DataFrame) -> pd.DataFrame:
     return table[table.group_id.isna() | (table.context_id == table.group_id.map(first))]
 
 def graph_summary(graph: MoralGraph) -> dict:
-    "Sizes of the graph: participants, prompts, contexts, cards, votes, edges, judgements, impressions (see above)."
+    "Sizes of the graph: participants, prompts, contexts, cards, votes, edges, judgements, impressions, edge groups (see above)."
     n = lambda t: int(len(getattr(graph, t)))
     return {"participants": n("participants"), "prompts": n("prompts"), "contexts": n("contexts"), "cards": n("cards"),
             "canonical_cards": int((graph.cards.card_id == graph.cards.canonical_id).sum()),
             "votes": int(graph.votes["count"].sum()),
             "edges": int(len(graph.edges[["context_id", "from_card", "to_card"]].drop_duplicates())),
             "judgements": int(_once(graph.edges, graph.edge_groups)["count"].sum()),
-            "impressions": int(_once(graph.impressions, graph.edge_groups)["count"].sum())}
+            "impressions": int(_once(graph.impressions, graph.edge_groups)["count"].sum()),
+            "edge_groups": n("edge_groups")}
 
 # %% ../nbs/01_graph.ipynb #4c1973f9
 MAI_COUNT_KEYS = ("markedWiser", "markedNotWiser", "markedLessWise", "markedUnsure", "impressions")
