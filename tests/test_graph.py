@@ -11,7 +11,7 @@ import pytest
 from wisemodel.cards import lint, ValuesCard
 from wisemodel.core import InputError
 from wisemodel.graph import (MoralGraph, TABLES, GRAPH_SCHEMA, edge_stats, example_graph, from_mai_summary,
-                             graph_summary, mai_edge_summary, load_graph, to_mai_summary, entropy_bits, MAI_COUNT_KEYS)
+                             graph_summary, mai_edge_summary, read_graph, to_mai_summary, entropy_bits, MAI_COUNT_KEYS)
 
 ROOT = Path(__file__).resolve().parents[1]
 MAI_FILE = ROOT / "data" / "mai" / "example_summary.json"
@@ -350,11 +350,11 @@ def test_native_graph_exports_to_mai_and_back():
 
 def test_read_graph_detects_the_kind(tmp_path):
     g = example_graph()
-    assert load_graph(g.save(tmp_path / "g")).equals(g)
-    assert load_graph(EXAMPLE_JSON).equals(g)
-    assert len(load_graph(MAI_FILE).edge_groups) == 16
+    assert read_graph(g.save(tmp_path / "g")).equals(g)
+    assert read_graph(EXAMPLE_JSON).equals(g)
+    assert len(read_graph(MAI_FILE).edge_groups) == 16
     (tmp_path / "bad.json").write_text('{"values": [}')
-    assert "invalid JSON at line 1" in error(load_graph, tmp_path / "bad.json").message
+    assert "invalid JSON at line 1" in error(read_graph, tmp_path / "bad.json").message
 
 
 def test_card_returns_a_values_card():

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 from .cli import graph, emit
 from .core import InputError, atomic_write_json
-from .graph import (MoralGraph, load_graph, from_mai_summary, to_mai_summary, edge_stats, graph_summary,
+from .graph import (MoralGraph, read_graph, from_mai_summary, to_mai_summary, edge_stats, graph_summary,
                              EDGE_STATS_COLUMNS)
 
 def _summary_text(summary: dict) -> str:
@@ -44,7 +44,7 @@ def import_graph(src, source_format, out, as_json):
 def export_graph(graph_path, target_format, out, as_json):
     "Export GRAPH (folder or JSON file) to the JSON file OUT."
     if out.is_dir(): raise InputError("is a folder; --out takes a file name.", file=out, fix="pass e.g. --out graph.json.")
-    g = load_graph(graph_path)
+    g = read_graph(graph_path)
     doc = to_mai_summary(g, out) if target_format == "mai" else g.to_json(out)
     n = {"values": len(doc["values"]), "edges": len(doc["edges"])} if target_format == "mai" else graph_summary(g)
     emit({"out": str(out), "format": target_format, **n}, as_json, f"wrote {out}: {_summary_text(n)}")
@@ -55,7 +55,7 @@ def export_graph(graph_path, target_format, out, as_json):
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (also when the graph is invalid).")
 def validate_graph(graph_path, as_json):
     "Check GRAPH: every id it uses exists, no duplicates, verdicts, stages and counts are valid. Exit status 2 if not."
-    try: g = load_graph(graph_path)
+    try: g = read_graph(graph_path)
     except InputError as err:
         if not as_json: raise
         emit({"valid": False, "file": err.file, "field": err.field, "message": err.message, "fix": err.fix}, True)
@@ -76,7 +76,7 @@ def summary_graph(graph_path, as_json):
     impressions: the number of times a card or a pair was shown (sum of impression counts);
     edge_groups: counts imported as one bundle (for an MAI summary: its edges, each listed for one or more contexts).
     """
-    summary = graph_summary(load_graph(graph_path))
+    summary = graph_summary(read_graph(graph_path))
     emit(summary, as_json, "\n".join(f"{k:>16}: {v}" for k, v in summary.items()))
 
 @graph.command("edges")
@@ -91,7 +91,7 @@ def edges_graph(graph_path, mai_entropy, as_json):
     wiser_likelihood = (wiser - less_wise) / (wiser + not_wiser + unsure + less_wise) (null with no verdicts);
     entropy: Shannon entropy in bits of (wiser, not_wiser, unsure, less_wise).
     """
-    stats = edge_stats(load_graph(graph_path), mai_entropy=mai_entropy)
+    stats = edge_stats(read_graph(graph_path), mai_entropy=mai_entropy)
     cols = ["from", "to", "context"] + [c for c in EDGE_STATS_COLUMNS if c not in ("from", "to", "context")]
     rows = [{c: (None if isinstance(r[c], float) and math.isnan(r[c]) else r[c].item() if hasattr(r[c], "item") else r[c]) for c in cols}
             for r in stats.to_dict("records")]

@@ -33,8 +33,8 @@ TABLES = tuple(GRAPH_SCHEMA)
 
 # %% auto #0
 __all__ = ['SCHEMA_VERSION', 'VERDICTS', 'STAGES', 'GRAPH_SCHEMA', 'TABLES', 'GRAPH_FORMAT', 'EDGE_STATS_COLUMNS',
-           'MAI_COUNT_KEYS', 'MoralGraph', 'entropy_bits', 'edge_stats', 'graph_summary', 'mai_edge_summary',
-           'from_mai_summary', 'to_mai_summary', 'load_graph', 'example_graph']
+           'MAI_COUNT_KEYS', 'load_graph', 'MoralGraph', 'entropy_bits', 'edge_stats', 'graph_summary',
+           'mai_edge_summary', 'from_mai_summary', 'to_mai_summary', 'read_graph', 'example_graph']
 
 # %% ../nbs/01_graph.ipynb #a12a4690
 def _is_missing(v) -> bool:
@@ -289,7 +289,7 @@ def _load(cls, folder) -> MoralGraph:
     if not folder.exists(): raise InputError("no such graph folder.", file=folder, fix="check the path, or save a graph there first.")
     if not folder.is_dir():
         raise InputError("expected a saved graph folder, found a file.", file=folder,
-                         fix="pass the folder written by MoralGraph.save (load_graph also reads MAI summary and graph JSON files).")
+                         fix="pass the folder written by MoralGraph.save (read_graph also reads MAI summary and graph JSON files).")
     manifest = read_json(folder / "manifest.json") if (folder / "manifest.json").exists() else None
     if manifest is None:
         raise InputError("the graph folder has no manifest.json.", file=folder / "manifest.json",
@@ -667,13 +667,15 @@ def to_mai_summary(graph: MoralGraph, path=None, value_format: str | None = None
     return doc
 
 # %% ../nbs/01_graph.ipynb #1c20e1b6
-def load_graph(path) -> MoralGraph:
+def read_graph(path) -> MoralGraph:
     "A `MoralGraph` from a saved folder, a wisemodel graph JSON file or an MAI summary JSON file."
     path = Path(path)
     if path.is_dir(): return MoralGraph.load(path)
     doc = read_json(path)
     if isinstance(doc, dict) and "values" in doc and "edges" in doc and "format" not in doc: return from_mai_summary(doc, file=path)
     return MoralGraph.from_json(doc, file=path)
+
+load_graph = read_graph  # the same function under the name the pipeline (`wisemodel.pipeline.run_graph`) imports
 
 # %% ../nbs/01_graph.ipynb #eb6c2326
 def _data_dir() -> Path:
