@@ -117,4 +117,5 @@ d = { 'settings': { 'branch': 'main',
                                'wisemodel.viz.picture_data': ('viz.html#picture_data', 'wisemodel/viz.py'),
                                'wisemodel.viz.plot_graph': ('viz.html#plot_graph', 'wisemodel/viz.py'),
                                'wisemodel.viz.plot_top_values': ('viz.html#plot_top_values', 'wisemodel/viz.py'),
-                               'wisemodel.viz.save_figure': ('viz.html#save_figure', 'wisemodel/viz.py')}}}
+                               'wisemodel.viz.save_figure': ('viz.html#save_figure', 'wisemodel/viz.py'),
+                               'wisemodel.viz.show_graph': ('viz.html#show_graph', 'wisemodel/viz.py')}}}
