@@ -69,6 +69,7 @@ def test_summary_is_the_same_for_a_folder_and_the_mai_file(tmp_path):
     # that exist only through markedLessWise
     doc = json.loads(MAI_FILE.read_text())
     assert a["edges"] >= sum(len(e["contexts"]) for e in doc["edges"])
+    assert a["edge_groups"] == len(doc["edges"])
     assert a["edges"] == len(json.loads(ok("edges", MAI_FILE, "--json").output))
     text = ok("summary", EXAMPLE).output
     assert "participants: 10" in text and "edges: 15" in text

@@ -73,7 +73,8 @@ def summary_graph(graph_path, as_json):
     votes: the number of votes (sum of vote counts);
     edges: distinct wisdom edges, i.e. (context, from card, to card) triples with at least one judgement;
     judgements: the number of wisdom judgements (sum of edge counts; counts imported for several contexts at once count once);
-    impressions: the number of times a card or a pair was shown (sum of impression counts).
+    impressions: the number of times a card or a pair was shown (sum of impression counts);
+    edge_groups: counts imported as one bundle (for an MAI summary: its edges, each listed for one or more contexts).
     """
     summary = graph_summary(read_graph(graph_path))
     emit(summary, as_json, "\n".join(f"{k:>16}: {v}" for k, v in summary.items()))

@@ -211,49 +211,55 @@ _ADD = {"participants": "add_participant", "prompts": "add_prompt", "contexts": 
         "edge_groups": "the importer that made the group"}
 
 def _validate(self, source=None) -> MoralGraph:
+    "Check the whole graph; raise `InputError` at the first problem (see above). Returns the graph."
+    T = {n: getattr(self, n).reset_index(drop=True) for n in TABLES}  # row numbers are positions
     for table, key in _KEYS.items():  # entity ids: present and unique
-        t = getattr(self, table)
+        t = T[table]
         _raise_rows(t[key].isna() | (t[key] == ""), source, table, key, lambda i: f"row {i} has no {key}.", f"give every row of '{table}' an id.")
         _raise_rows(t[key].duplicated(), source, table, key,
                     lambda i: f"id '{t[key][i]}' appears more than once (rows {', '.join(map(str, np.flatnonzero(t[key] == t[key][i])))}).",
                     f"give each row of '{table}' its own id, or merge the duplicates into one row.")
     for table, schema in GRAPH_SCHEMA.items():
-        t = getattr(self, table)
+        t = T[table]
         for col, kind in schema.items():
             if kind == "ref":
                 _raise_rows(t[col].isna() | (t[col] == ""), source, table, col, lambda i: f"row {i} has no {col}.",
                             f"every row of '{table}' needs a {col}.")
             if kind == "count":
-                _raise_rows(t[col] < 0, source, table, col, lambda i: f"count {t[col][i]} is negative.",
+                if not pd.api.types.is_integer_dtype(t[col]):
+                    _raise_rows(t[col].map(lambda v: isinstance(v, (bool, str)) or _is_missing(v) or not float(v).is_integer()), source, table, col,
+                                lambda i: f"count {t[col][i]!r} is not a whole number.", "a count is a number of people: 0 or more.")
+                _raise_rows(pd.to_numeric(t[col], errors="coerce") < 0, source, table, col, lambda i: f"count {t[col][i]} is negative.",
                             "a count is a number of people: 0 or more.")
-    e, imp = self.edges, self.impressions
+    e, imp = T["edges"], T["impressions"]
     _raise_rows(~e.verdict.isin(VERDICTS), source, "edges", "verdict", lambda i: f"verdict {e.verdict[i]!r} is not one of {', '.join(VERDICTS)}.",
                 "use 'wiser', 'not_wiser' or 'unsure'.")
     _raise_rows(~imp.stage.isin(STAGES), source, "impressions", "stage", lambda i: f"stage {imp.stage[i]!r} is not one of {', '.join(STAGES)}.",
                 "use 'select' (a card was shown) or 'relate' (a pair was shown).")
     for table in ("edges", "edge_groups"):
-        t = getattr(self, table)
+        t = T[table]
         _raise_rows(t.from_card == t.to_card, source, table, "to_card",
                     lambda i: f"self-edge: from_card and to_card are both '{t.to_card[i]}'.",
                     "a card cannot be wiser than itself: remove the row or correct one of the two ids.")
     for table, refs in _REFS.items():
-        t = getattr(self, table)
+        t = T[table]
         for col, target, required in refs:
-            known = getattr(self, target)[_KEYS[target]]
+            known = T[target][_KEYS[target]]
             bad = t[col].notna() & ~t[col].isin(known)
             _raise_rows(bad, source, table, col, lambda i: f"unknown {target[:-1].replace('_', ' ')} id '{t[col][i]}' (not in the '{target}' table).",
                         f"add it to '{target}' ({_ADD[target]}) or correct the id.")
-    c = self.cards
+    c = T["cards"]
     canon_of = dict(zip(c.card_id, c.canonical_id))
     _raise_rows(c.canonical_id.map(lambda k: canon_of.get(k) != k), source, "cards", "canonical_id",
                 lambda i: f"card '{c.card_id[i]}' is merged into '{c.canonical_id[i]}', which is itself merged into '{canon_of[c.canonical_id[i]]}'.",
                 "point canonical_id at the canonical card (whose canonical_id is its own id).")
+    known_contexts = set(T["contexts"].context_id)
     for table, target in (("cards", "contexts"), ("edge_groups", "contexts")):
-        t = getattr(self, table)
+        t = T[table]
         ctx = t.contexts.explode()
-        bad = ctx.notna() & ~ctx.isin(self.contexts.context_id)
+        bad = ctx.notna() & ~ctx.isin(known_contexts)
         rows = pd.Series(False, index=t.index); rows[ctx.index[bad.to_numpy()]] = True
-        _raise_rows(rows, source, table, "contexts", lambda i: f"unknown context id '{next(x for x in t.contexts[i] if x not in set(self.contexts.context_id))}' (not in the 'contexts' table).",
+        _raise_rows(rows, source, table, "contexts", lambda i: f"unknown context id '{next(x for x in t.contexts[i] if x not in known_contexts)}' (not in the 'contexts' table).",
                     "add it to 'contexts' (add_context) or correct the id.")
     relate = imp.stage == "relate"
     _raise_rows(relate & (imp.from_card.isna() | imp.to_card.isna()), source, "impressions", "from_card",
@@ -271,7 +277,7 @@ def _save(self, folder) -> Path:
     "Validate and write the graph to `folder` (Parquet tables + manifest.json), replacing it whole."
     self.validate()
     with atomic_dir(folder) as tmp:
-        for name in TABLES: getattr(self, name).to_parquet(tmp / f"{name}.parquet", index=False)
+        for name in TABLES: _conform(name, getattr(self, name)).to_parquet(tmp / f"{name}.parquet", index=False)
         atomic_write_json(tmp / "manifest.json", {
             "format": GRAPH_FORMAT, "schema_version": SCHEMA_VERSION,
             "tables": {n: {"file": f"{n}.parquet", "rows": len(getattr(self, n))} for n in TABLES}, "meta": self.meta})
@@ -300,7 +306,7 @@ def _load(cls, folder) -> MoralGraph:
     if not isinstance(entries, dict): raise InputError("expected an object.", file=mfile, field="tables", fix="save the graph again.")
     tables = {}
     for name in TABLES:
-        entry = entries.get(name, {})
+        entry = entries.get(name) if isinstance(entries.get(name), dict) else {}
         path = folder / (entry.get("file") or f"{name}.parquet")
         if not path.exists():
             raise InputError(f"the table '{name}' is missing.", file=path, fix="restore the file, or save the graph again.")
@@ -317,7 +323,9 @@ def _load(cls, folder) -> MoralGraph:
             raise InputError(f"counts must be whole numbers, this column holds {df['count'].dtype}.", file=path,
                              field="count", fix="store counts as integers.")
         tables[name] = _conform(name, df, file=path)
-    graph = cls(**tables, meta=manifest.get("meta") or {})
+    meta = manifest.get("meta") or {}
+    if not isinstance(meta, dict): raise InputError(f"expected an object, found {type(meta).__name__}.", file=mfile, field="meta", fix="write meta as { }, or save the graph again.")
+    graph = cls(**tables, meta=meta)
     return graph.validate(source=folder)
 
 MoralGraph.save = _save
@@ -490,14 +498,15 @@ def _once(table: pd.DataFrame, edge_groups: pd.DataFrame) -> pd.DataFrame:
     return table[table.group_id.isna() | (table.context_id == table.group_id.map(first))]
 
 def graph_summary(graph: MoralGraph) -> dict:
-    "Sizes of the graph: participants, prompts, contexts, cards, votes, edges, judgements, impressions (see above)."
+    "Sizes of the graph: participants, prompts, contexts, cards, votes, edges, judgements, impressions, edge groups (see above)."
     n = lambda t: int(len(getattr(graph, t)))
     return {"participants": n("participants"), "prompts": n("prompts"), "contexts": n("contexts"), "cards": n("cards"),
             "canonical_cards": int((graph.cards.card_id == graph.cards.canonical_id).sum()),
             "votes": int(graph.votes["count"].sum()),
             "edges": int(len(graph.edges[["context_id", "from_card", "to_card"]].drop_duplicates())),
             "judgements": int(_once(graph.edges, graph.edge_groups)["count"].sum()),
-            "impressions": int(_once(graph.impressions, graph.edge_groups)["count"].sum())}
+            "impressions": int(_once(graph.impressions, graph.edge_groups)["count"].sum()),
+            "edge_groups": n("edge_groups")}
 
 # %% ../nbs/01_graph.ipynb #4c1973f9
 MAI_COUNT_KEYS = ("markedWiser", "markedNotWiser", "markedLessWise", "markedUnsure", "impressions")
