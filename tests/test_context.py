@@ -66,3 +66,15 @@ def test_context_feeds_aggregation_and_pictures(graph, tmp_path):
     assert best["card"] in found["cards"].iloc[0]
     page = graph_html(graph, tmp_path / "ctx.html", context=found, scores=ranked).read_text()
     assert f"<h1>Moral graph: {found['text'].iloc[0]}</h1>" in html.unescape(page)
+
+
+def test_imported_mai_graph():
+    "An MAI summary has no prompts and its cards name no contexts: the contexts' words and the cards judged in them stand for them."
+    from wisemodel.graph import read_graph
+    from pathlib import Path
+    mai = read_graph(Path(__file__).resolve().parents[1] / "data" / "mai" / "example_summary.json")
+    found = context_of(mai, "My wife passed away last week and I don't know how to go on.")
+    assert found["context_id"].iloc[0] == "When someone is grieving"
+    judged = set(mai.edges.loc[mai.edges["context_id"] == "When someone is grieving", ["from_card", "to_card"]].stack())
+    assert set(found["cards"].iloc[0]) == judged and judged
+    assert "card" in set(context_anchors(mai).query("context_id == 'When someone is grieving'")["kind"])
