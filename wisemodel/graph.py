@@ -33,8 +33,8 @@ TABLES = tuple(GRAPH_SCHEMA)
 
 # %% auto #0
 __all__ = ['SCHEMA_VERSION', 'VERDICTS', 'STAGES', 'GRAPH_SCHEMA', 'TABLES', 'GRAPH_FORMAT', 'EDGE_STATS_COLUMNS',
-           'MAI_COUNT_KEYS', 'MoralGraph', 'entropy_bits', 'edge_stats', 'graph_summary', 'mai_edge_summary',
-           'from_mai_summary', 'to_mai_summary', 'read_graph', 'example_graph']
+           'MAI_COUNT_KEYS', 'load_graph', 'MoralGraph', 'entropy_bits', 'edge_stats', 'graph_summary',
+           'mai_edge_summary', 'from_mai_summary', 'to_mai_summary', 'read_graph', 'example_graph']
 
 # %% ../nbs/01_graph.ipynb #a12a4690
 def _is_missing(v) -> bool:
@@ -674,6 +674,8 @@ def read_graph(path) -> MoralGraph:
     doc = read_json(path)
     if isinstance(doc, dict) and "values" in doc and "edges" in doc and "format" not in doc: return from_mai_summary(doc, file=path)
     return MoralGraph.from_json(doc, file=path)
+
+load_graph = read_graph  # the same function under the name the pipeline (`wisemodel.pipeline.run_graph`) imports
 
 # %% ../nbs/01_graph.ipynb #eb6c2326
 def _data_dir() -> Path:
