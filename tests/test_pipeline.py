@@ -15,7 +15,7 @@ def wm(*args, cwd=ROOT):
 @pytest.fixture(scope="module")
 def statistics_run(tmp_path_factory):
     runs = tmp_path_factory.mktemp("runs")
-    res = wm("run", "--config", FAST, "--runs-dir", runs, "--run-id", "t1", "--stages", "statistics", "--json")
+    res = wm("run", "--config", FAST, "--runs-dir", runs, "--run-id", "t1", "--stages", "statistics,aggregate", "--json")
     assert res.returncode == 0, res.stderr[-3000:]
     return runs / "t1", json.loads(res.stdout)
 
@@ -24,7 +24,9 @@ def test_run_folder_holds_everything(statistics_run):
     run_dir, out = statistics_run
     assert out["run_dir"] == str(run_dir)
     for f in ["config.yaml", "provenance.json", "metrics.json", "notebooks/02_statistics.ipynb",
-              "figures/edge_stats.png", "statistics/edge_stats.csv", "statistics/metrics.json"]:
+              "figures/edge_stats.png", "statistics/edge_stats.csv", "statistics/metrics.json",
+              "notebooks/03_aggregate.ipynb", "aggregate/rankings.csv", "aggregate/cycles.json",
+              "aggregate/moral_graph.html", "figures/top_values.png"]:
         assert (run_dir / f).is_file(), f
     prov = json.loads((run_dir / "provenance.json").read_text())
     assert prov["status"] == "done" and prov["seed"] == 0 and prov["config"]["name"] == "tiny"
@@ -73,3 +75,18 @@ def test_failing_stage_names_the_notebook_and_how_to_resume(tmp_path):
     assert "stage 'statistics' failed" in res.stderr and "wisemodel run --run-id b1" in res.stderr
     prov = json.loads((tmp_path / "runs/b1/provenance.json").read_text())
     assert prov["status"] == "failed" and prov["stages"]["statistics"]["status"] == "failed"
+
+
+def test_aggregate_metrics_agree_with_the_library(statistics_run):
+    from wisemodel.graph import example_graph
+    from wisemodel.aggregate import rank, find_cycles
+    run_dir, out = statistics_run
+    m = out["metrics"]["aggregate"]
+    g = example_graph()
+    gamma = rank(g, method="gamma", h="inf")
+    top = {str(c): str(t.sort_values("score", ascending=False).iloc[0]["card"]) for c, t in gamma.groupby("context")}
+    assert m["top_card_per_context"] == top
+    assert m["cycles"] == len(find_cycles(g)) >= 1      # the example graph holds a two-way conflict
+    html = (run_dir / "aggregate/moral_graph.html").read_text()
+    import re
+    assert not re.findall(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", html)   # nothing loaded from a CDN
