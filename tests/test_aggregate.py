@@ -176,3 +176,23 @@ def test_cli_for_real_and_bench(tmp_path):
     b = json.loads(r.stdout)
     assert b["edges"] == 5000 and b["networkx_extrapolated"] and b["speedup_vs_networkx"] > 1
     assert b["max_rel_diff_vs_networkx"] < 1e-6 and b["peak_rss_mb"] > 0 and b["peak_traced_mb"] > 0
+
+
+def test_conflict_injected_as_a_bare_reverse_edge_is_reported_as_a_cycle(tmp_path):
+    "A hand-edited MAI summary: someone adds the reverse of an existing edge, without touching its markedLessWise."
+    import json, warnings
+    from wisemodel.graph import from_mai_summary, MAIInconsistencyWarning
+    from wisemodel.aggregate import find_cycles
+    doc = json.loads((Path(__file__).resolve().parents[1] / "data/mai/example_summary.json").read_text())
+    listed = {(x["sourceValueId"], x["wiserValueId"]) for x in doc["edges"]}
+    e = next(e for e in doc["edges"] if len(e["contexts"]) == 1 and e["counts"]["markedWiser"] >= 3
+             and (e["wiserValueId"], e["sourceValueId"]) not in listed)
+    a, b = e["sourceValueId"], e["wiserValueId"]
+    doc["edges"].append({"sourceValueId": b, "wiserValueId": a, "contexts": e["contexts"],
+                         "counts": {"markedWiser": e["counts"]["markedWiser"], "markedNotWiser": 0, "markedLessWise": 0,
+                                    "markedUnsure": 0, "impressions": e["counts"]["markedWiser"]}})
+    path = tmp_path / "injected.json"; path.write_text(json.dumps(doc))
+    with pytest.warns(MAIInconsistencyWarning, match="markedLessWise"):
+        g = from_mai_summary(path)
+    cycles = find_cycles(g)
+    assert any({str(a), str(b)} <= set(map(str, c)) and ctx == e["contexts"][0] for c, ctx in zip(cycles["cards"], cycles["context"]))
