@@ -97,7 +97,9 @@ def main(argv=None):
     ap.add_argument("--max-tokens", type=int, default=192)
     ap.add_argument("--methods", nargs="+", default=["prompt", "llguidance", "xgrammar", "outlines", "lmfe"])
     ap.add_argument("--out", default=str(Path(__file__).with_suffix(".json")))
+    ap.add_argument("--table", action="store_true", help="only print the markdown table of the results saved in --out")
     args = ap.parse_args(argv)
+    if args.table: return print(table(json.loads(Path(args.out).read_text())))
 
     lm, tokenizer, _ = _load_local(DEFAULT_MODEL, None)
     schema = ValuesCardDraft.model_json_schema()
@@ -115,6 +117,20 @@ def main(argv=None):
             print(f"[{i}] {method:10s} valid={ok!s:5s} {tokens:4d} tok {seconds:6.1f}s {tokens / seconds:5.1f} tok/s  {text[:70]!r}", flush=True)
         summary = write(args, argv, schema, rows, failed)     # after every round, so an interrupted run still reports
     print(json.dumps({"summary": summary, "failed": failed}, indent=1))
+
+
+def table(result: dict) -> str:
+    "The summary as a markdown table (steady tokens/s leaves out each method's first request, which builds its tokenizer index)."
+    lines = ["| method | valid | tokens/s | steady tokens/s | speed vs prompt-only | median s/request |", "|---|---|---|---|---|---|"]
+    steady = {}
+    for method, rs in result["runs"].items():
+        rest = [r for r in rs if r["request"] > 0]
+        if rest: steady[method] = sum(r["tokens"] for r in rest) / sum(r["seconds"] for r in rest)
+    for method, s in result["summary"].items():
+        lines.append(f"| {method} | {s['valid']}/{s['requests']} | {s['tokens_per_s']:.2f} | {steady.get(method, float('nan')):.2f} | "
+                     f"{s['speed_vs_prompt']:.2f} | {s['median_s_per_request']:.1f} |")
+    lines += [f"| {m} | failed: {e} | | | | |" for m, e in result["failed"].items()]
+    return "\n".join(lines)
 
 
 def write(args, argv, schema, rows, failed) -> dict:
