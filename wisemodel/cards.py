@@ -8,7 +8,7 @@ __all__ = ['Severity', 'IRREGULAR_PLURALS', 'VAGUE_WORDS', 'INSTRUMENTAL_PHRASES
            'load_cards', 'save_cards', 'example_cards', 'from_dft', 'to_dft', 'from_mge', 'to_mge']
 
 # %% ../nbs/00_cards.ipynb #5f4d201d
-import hashlib, html, re
+import difflib, hashlib, html, re
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -229,10 +229,25 @@ def _json_type(x) -> str:
     return {dict: "an object", list: "a list", str: "a string", bool: "true/false", type(None): "null"}.get(
         type(x), "a number")
 
+_OWN_KEYS = {"contexts", "provenance", "canonical_id", "details"}
+
+def _close_field(key: str) -> str | None:
+    "The card field `key` is probably a misspelling of, if any."
+    return next(iter(difflib.get_close_matches(key, ValuesCard.model_fields, n=1, cutoff=0.75)), None)
+
 def _detect_format(item: dict) -> str:
+    "dft when the card has DFT fields; mge for a card with policies and other fields, unless they look like ours."
     if _DFT_KEYS & set(item): return "dft"
-    if set(item) <= set(ValuesCard.model_fields) or "policies" not in item: return "wisemodel"
+    extra = set(item) - set(ValuesCard.model_fields)
+    if not extra or _OWN_KEYS & set(item) or any(_close_field(k) for k in extra) or "policies" not in item:
+        return "wisemodel"
     return "mge"
+
+def _fix_for(err: ValidationError) -> str | None:
+    first = err.errors()[0]
+    if first["type"] == "extra_forbidden" and (close := _close_field(str(first["loc"][-1]))):
+        return f"did you mean '{close}'? Rename the field, or remove it."
+    return None
 
 def _card_list(data, path) -> tuple[list, str]:
     if isinstance(data, dict):
@@ -254,8 +269,12 @@ def load_cards(path, fmt: CardFormat = "auto") -> list[ValuesCard]:
         if not isinstance(item, dict):
             raise InputError(f"expected a card (a JSON object), got {_json_type(item)}.", file=path, field=where,
                              fix="write each card as an object with title, description and policies.")
-        try: card = _CONVERTERS[_detect_format(item) if fmt == "auto" else fmt][0](item)
-        except ValidationError as err: raise input_error_from_validation(err, file=path, prefix=where) from None
+        detected = _detect_format(item)
+        try: card = _CONVERTERS[detected if fmt == "auto" else fmt][0](item)
+        except ValidationError as err:
+            hint = _fix_for(err) if fmt in ("auto", detected) else \
+                f"this card looks like the '{detected}' format, not '{fmt}': read it as '{detected}' or 'auto'."
+            raise input_error_from_validation(err, file=path, prefix=where, fix=hint) from None
         if card.id in seen:
             raise InputError(f"card id '{card.id}' is already used by {key}[{seen[card.id]}].", file=path,
                              field=f"{where}.id", fix="give each card its own id (or remove the duplicate card).")
