@@ -42,7 +42,7 @@ def bench():
 __all__ = ['emit', 'cli', 'graph', 'cards', 'bench', 'main']
 
 # %% ../nbs/09_cli.ipynb #485b87a6
-_COMMAND_MODULES = ["wisemodel.cli_cards"]
+_COMMAND_MODULES = ["wisemodel.cli_cards", "wisemodel.cli_dedup"]
 
 def main(argv=None):
     "Entry point of the `wisemodel` console script."
