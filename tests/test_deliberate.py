@@ -1,6 +1,6 @@
 """A real tiny simulated deliberation on the embedded local model (SmolLM2-135M-Instruct, CPU).
 
-Two honest personas and one member of the coordinated bloc deliberate on one prompt. The graph must validate and
+One honest persona (played by the model) and one member of the coordinated bloc deliberate on one prompt. The graph must validate and
 carry cards, votes and wisdom edges with provenance; a rerun must recompute nothing; deleted units must be the only
 ones recomputed; a run stopped part way must resume to the same graph.
 """
@@ -13,9 +13,11 @@ from wisemodel.graph import MoralGraph, VERDICTS
 
 
 def _config(tmp):
-    # a fresh LLM call cache, so the first run really generates with the model
-    return {"n_personas": 3, "n_prompts": 1, "adversarial_fraction": 0.34, "pairs_per_participant": 2, "seed": 0,
-            "llm": {"default": {"cache_path": str(tmp / "calls.sqlite")}}}
+    # A fresh LLM call cache, so the first run really generates with the model. The interview is kept short (no lint
+    # revision, no second guess, no retries of the card writer) so the run takes minutes on a shared CPU.
+    return {"n_personas": 2, "n_prompts": 1, "adversarial_fraction": 0.5, "pairs_per_participant": 2, "seed": 0,
+            "articulate": {"lint_rounds": 0, "max_revisions": 0},
+            "llm": {"default": {"cache_path": str(tmp / "calls.sqlite")}, "interviewer": {"structured_retries": 0}}}
 
 
 def _comparable(graph: MoralGraph) -> dict:
@@ -41,8 +43,8 @@ def test_graph_has_cards_votes_edges_with_provenance(run):
     tmp, config, metrics, g = run
     g.validate()
     participants = set(g.participants.participant_id)
-    assert participants == {"amara", "jonas", "adv-rhea"}
-    assert len(g.cards) == 3 and set(g.cards.prompt_id) == {"abortion"}
+    assert participants == {"amara", "adv-rhea"}
+    assert len(g.cards) == 2 and set(g.cards.prompt_id) == {"abortion"}
     assert all(a == [c.split("--")[1]] for a, c in zip(g.cards.authors, g.cards.card_id))
     assert g.cards.created.notna().all()
     honest_cards = g.cards[g.cards.card_id != "abortion--adv-rhea"]
@@ -63,7 +65,7 @@ def test_graph_has_cards_votes_edges_with_provenance(run):
     assert len(unit["result"]["transcript"]) >= 2
     # metrics
     saved = json.loads((tmp / "run" / "deliberate" / "metrics.json").read_text())
-    assert saved["n_edges"] == len(g.edges) and saved["n_cards"] == 3 and saved["n_votes"] == len(g.votes)
+    assert saved["n_edges"] == len(g.edges) and saved["n_cards"] == 2 and saved["n_votes"] == len(g.votes)
     assert saved["llm_calls_total"] > 0 and saved["tokens"] > 0 and saved["wall_time_s"] > 0
     assert saved["units_resumed"] == {}
 
@@ -79,7 +81,7 @@ def test_rerun_recomputes_nothing(run):
 def test_deleted_units_are_the_only_ones_recomputed(run):
     tmp, config, metrics, g = run
     units = tmp / "run" / "deliberate"
-    (units / "select" / "abortion" / "jonas.json").unlink()
+    (units / "select" / "abortion" / "amara.json").unlink()
     judged = sorted((units / "relate" / "abortion" / "amara").glob("*.json"))
     assert judged, "amara judged no hypothesis"
     judged[0].unlink()
