@@ -24,7 +24,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest tests $(PYTEST_ARGS)
 
 export: $(STAMP)
-	$(BIN)/nbdev_export && $(BIN)/nbdev_clean
+	$(BIN)/nbdev_export && $(BIN)/nbdev_clean && $(BIN)/nbdev_clean --fname papers
 
 lock: $(STAMP)
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^llm==' > requirements.lock

@@ -35,8 +35,9 @@ def test_library_matches_notebooks(tmp_path):
 
 
 def test_notebooks_are_clean(tmp_path):
-    "`nbdev_clean` would not change any notebook (outputs, execution counts and stray metadata are stripped)."
+    "`nbdev_clean` would not change any notebook in nbs/ or papers/ (outputs, execution counts and stray metadata are stripped)."
     dst = _copy_repo(tmp_path)
     subprocess.run([BIN / "nbdev_clean"], cwd=dst, check=True, capture_output=True)
-    changed = _changed(dst / "nbs", ROOT / "nbs", "*.ipynb")
+    subprocess.run([BIN / "nbdev_clean", "--fname", "papers"], cwd=dst, check=True, capture_output=True)
+    changed = _changed(dst / "nbs", ROOT / "nbs", "*.ipynb") + _changed(dst / "papers", ROOT / "papers", "**/*.ipynb")
     assert not changed, f"notebooks not clean: {changed}: run `make export` (it runs nbdev_clean) and commit."

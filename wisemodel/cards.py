@@ -8,7 +8,7 @@ __all__ = ['Severity', 'IRREGULAR_PLURALS', 'VAGUE_WORDS', 'INSTRUMENTAL_PHRASES
            'load_cards', 'save_cards', 'example_cards', 'from_dft', 'to_dft', 'from_mge', 'to_mge']
 
 # %% ../nbs/00_cards.ipynb #5f4d201d
-import difflib, hashlib, html, re
+import difflib, hashlib, html, json, re
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -30,17 +30,17 @@ _Policies = Annotated[list[_Text], AfterValidator(_some_policies)]
 def card_id(title: str, policies: list[str]) -> str:
     "A readable, stable id for a card that has none: a slug of the title and a short hash of title and policies."
     slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:40].strip("-")
-    digest = hashlib.sha1(repr((title, list(policies))).encode()).hexdigest()[:6]
+    digest = hashlib.sha1(json.dumps([title, list(policies)], ensure_ascii=False).encode()).hexdigest()[:6]
     return f"{slug}-{digest}" if slug else digest
 
 class Provenance(BaseModel):
     "Where a card came from: who wrote it, for which prompt, when (created, last updated), and from what source."
     model_config = ConfigDict(extra="forbid")
     authors: list[_Text] = []
-    prompt: str | None = None
+    prompt: _Text | None = None        # the prompt's id (or text) the card was written for
     created: datetime | None = None
     updated: datetime | None = None
-    source: str | None = None
+    source: _Text | None = None        # an interview, a file, a format: "dft", "mge", ...
 
 class ValuesCard(BaseModel):
     "A way of choosing someone finds meaningful: a title, one sentence, and the attentional policies that make it up."
@@ -52,7 +52,7 @@ class ValuesCard(BaseModel):
     contexts: list[_Text] = []
     details: str | None = None
     provenance: Provenance = Provenance()
-    canonical_id: str | None = None
+    canonical_id: _Text | None = None   # the card this one was merged into (itself, for a canonical card)
 
     @model_validator(mode="before")
     @classmethod
@@ -65,6 +65,12 @@ class ValuesCard(BaseModel):
         "A card given without an id gets `card_id(title, policies)`."
         if self.id is None: self.id = card_id(self.title, self.policies)
         return self
+
+    def to_markdown(self) -> str:
+        "The card as a Markdown block: title, description, policies (leading noun in bold), contexts; text escaped."
+        return _card_markdown(self)
+
+    def _repr_html_(self) -> str: return _card_html(self)
 
 # %% ../nbs/00_cards.ipynb #5edd5035
 Severity = Literal["error", "warning"]
@@ -122,9 +128,11 @@ VAGUE_WORDS = tuple("""meaningful meaningfully deep deeper deeply authentic auth
     genuinely true truly real really important valuable good positive healthy appropriate appropriately proper
     properly profound profoundly significant fulfilling""".split())
 
-def _words_in(policy: str, phrases) -> list[str]:
-    found = [p for p in phrases if re.search(rf"(?<![\w-]){re.escape(p)}(?![\w-])", policy, re.IGNORECASE)]
-    return sorted(found, key=lambda p: policy.lower().find(p))
+def _words_in(policy: str, phrases, ignore=()) -> list[str]:
+    "The `phrases` found as whole words in `policy` (case ignored), in order of appearance, after cutting `ignore` out."
+    text = " " + " ".join(re.findall(r"[\w'-]+", policy.lower())) + " "
+    for phrase in ignore: text = text.replace(f" {phrase} ", " | ")
+    return sorted((p for p in phrases if f" {p} " in text), key=lambda p: text.find(f" {p} "))
 
 def _check_vague(i: int, policy: str) -> list[LintFinding]:
     words = _words_in(policy, VAGUE_WORDS)
@@ -153,10 +161,7 @@ GOAL_WORDS = ("ensure", "ensures", "ensuring", "achieve", "achieves", "achieving
 OUTCOME_NOUNS = frozenset("GOALS OUTCOMES RESULTS OBJECTIVES TARGETS AIMS".split())
 
 def _check_goal(i: int, policy: str) -> list[LintFinding]:
-    purpose_free = policy
-    for phrase in _words_in(policy, INSTRUMENTAL_PHRASES):
-        purpose_free = re.sub(re.escape(phrase), " ", purpose_free, flags=re.IGNORECASE)
-    words = _words_in(purpose_free, GOAL_WORDS)
+    words = _words_in(policy, GOAL_WORDS, ignore=INSTRUMENTAL_PHRASES)
     m = _FIRST_WORD.match(policy)
     if m and m.group(1).upper() in OUTCOME_NOUNS:
         what = f"is led by '{m.group(1)}', an outcome"
@@ -195,8 +200,7 @@ def _split_lead(policy: str) -> tuple[str, str]:
         return policy[:m.end()], policy[m.end():]
     return "", policy
 
-def _to_markdown(self: ValuesCard) -> str:
-    "The card as a Markdown block: title, description, policies (leading noun in bold), contexts."
+def _card_markdown(self: ValuesCard) -> str:
     esc = lambda s: html.escape(s, quote=False)
     def item(p):
         lead, rest = _split_lead(p)
@@ -205,7 +209,7 @@ def _to_markdown(self: ValuesCard) -> str:
     if self.contexts: lines += ["", "*Contexts:* " + "; ".join(esc(c) for c in self.contexts)]
     return "\n".join(lines) + "\n"
 
-def _repr_html_(self: ValuesCard) -> str:
+def _card_html(self: ValuesCard) -> str:
     esc = html.escape
     def item(p):
         lead, rest = _split_lead(p)
@@ -217,9 +221,6 @@ def _repr_html_(self: ValuesCard) -> str:
             f'<div style="margin:0.3em 0 0.4em">{esc(self.description)}</div>'
             f'<ul style="margin:0;padding-left:1.2em">{"".join(item(p) for p in self.policies)}</ul>'
             f'<div style="color:#888;font-size:0.8em;margin-top:0.4em">{foot}</div></div>')
-
-ValuesCard.to_markdown = _to_markdown
-ValuesCard._repr_html_ = _repr_html_
 
 # %% ../nbs/00_cards.ipynb #f98bdb93
 CardFormat = Literal["auto", "wisemodel", "dft", "mge"]
