@@ -11,6 +11,8 @@ from wisemodel.deliberate import (deliberate, deliberate_stage, load_deliberatio
                                   choose_participants, StopDeliberation)
 from wisemodel.graph import MoralGraph, VERDICTS
 
+PROMPT = load_prompts()[0]          # the first shipped prompt
+
 
 def _config(tmp):
     # A fresh LLM call cache, so the first run really generates with the model. The interview is kept short (no lint
@@ -44,10 +46,10 @@ def test_graph_has_cards_votes_edges_with_provenance(run):
     g.validate()
     participants = set(g.participants.participant_id)
     assert participants == {"amara", "adv-rhea"}
-    assert len(g.cards) == 2 and set(g.cards.prompt_id) == {"abortion"}
+    assert len(g.cards) == 2 and set(g.cards.prompt_id) == {PROMPT.id}
     assert all(a == [c.split("--")[1]] for a, c in zip(g.cards.authors, g.cards.card_id))
     assert g.cards.created.notna().all()
-    honest_cards = g.cards[g.cards.card_id != "abortion--adv-rhea"]
+    honest_cards = g.cards[g.cards.card_id != f"{PROMPT.id}--adv-rhea"]
     assert honest_cards.source.str.contains("SmolLM2-135M-Instruct").all()
     assert set(g.cards.canonical_id) <= set(g.cards.card_id)
     # votes: every participant at least endorses their own (canonical) card
@@ -56,12 +58,13 @@ def test_graph_has_cards_votes_edges_with_provenance(run):
     assert len(g.edges) >= 1 and set(g.edges.verdict) <= set(VERDICTS)
     assert g.edges.participant_id.notna().all() and (g.edges.story.str.len() > 0).all()
     assert len(g.impressions[g.impressions.stage == "relate"]) == len(g.edges)
-    assert set(g.edges.context_id) == {"ctx-abortion"} and set(g.contexts.context_id) == {"ctx-abortion"}
+    context_id = PROMPT.context_id or f"ctx-{PROMPT.id}"
+    assert set(g.edges.context_id) == {context_id} and set(g.contexts.context_id) == {context_id}
     demo = json.loads(g.participants.set_index("participant_id").demographics["amara"])
     assert demo["simulated"] and demo["played_by"] == "SmolLM2-135M-Instruct"
     assert g.meta["llms"]["participant"]["model"] == "SmolLM2-135M-Instruct"
     # the interview transcripts are kept beside the graph
-    unit = json.loads((tmp / "run" / "deliberate" / "articulate" / "abortion" / "amara.json").read_text())
+    unit = json.loads((tmp / "run" / "deliberate" / "articulate" / PROMPT.id / "amara.json").read_text())
     assert len(unit["result"]["transcript"]) >= 2
     # metrics
     saved = json.loads((tmp / "run" / "deliberate" / "metrics.json").read_text())
@@ -81,8 +84,8 @@ def test_rerun_recomputes_nothing(run):
 def test_deleted_units_are_the_only_ones_recomputed(run):
     tmp, config, metrics, g = run
     units = tmp / "run" / "deliberate"
-    (units / "select" / "abortion" / "amara.json").unlink()
-    judged = sorted((units / "relate" / "abortion" / "amara").glob("*.json"))
+    (units / "select" / PROMPT.id / "amara.json").unlink()
+    judged = sorted((units / "relate" / PROMPT.id / "amara").glob("*.json"))
     assert judged, "amara judged no hypothesis"
     judged[0].unlink()
     again = deliberate_stage(config, tmp / "run", progress=False)
