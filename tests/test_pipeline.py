@@ -5,7 +5,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 WISEMODEL = Path(sys.executable).parent / "wisemodel"
-FAST = ROOT / "papers/dft/configs/tiny.yaml"
+FAST = ROOT / "papers/dft/configs/example.yaml"   # the shipped example graph, no LLM
 
 
 def wm(*args, cwd=ROOT):
@@ -29,7 +29,7 @@ def test_run_folder_holds_everything(statistics_run):
               "aggregate/moral_graph.html", "figures/top_values.png"]:
         assert (run_dir / f).is_file(), f
     prov = json.loads((run_dir / "provenance.json").read_text())
-    assert prov["status"] == "done" and prov["seed"] == 0 and prov["config"]["name"] == "tiny"
+    assert prov["status"] == "done" and prov["seed"] == 0 and prov["config"]["name"] == "example"
     assert prov["packages"]["torch"].startswith("2.13") and prov["git_sha"]
     assert prov["stages"]["statistics"]["status"] == "done"
 
@@ -90,3 +90,20 @@ def test_aggregate_metrics_agree_with_the_library(statistics_run):
     html = (run_dir / "aggregate/moral_graph.html").read_text()
     import re
     assert not re.findall(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", html)   # nothing loaded from a CDN
+
+
+def test_the_main_job_on_the_embedded_default(tmp_path):
+    "`wisemodel run` with no arguments: a simulated deliberation with SmolLM2, then statistics and aggregation of its graph."
+    from wisemodel.graph import read_graph, graph_summary
+    res = wm("run", "--runs-dir", tmp_path, "--run-id", "main", "--json")
+    assert res.returncode == 0, res.stderr[-4000:]
+    run_dir = tmp_path / "main"
+    metrics = json.loads(res.stdout)["metrics"]
+    assert list(metrics) == ["deliberate", "statistics", "aggregate"]
+    graph = read_graph(run_dir / "graph").validate()
+    summary = graph_summary(graph)
+    assert summary["cards"] >= 2 and summary["votes"] >= 2 and summary["edges"] >= 1
+    assert metrics["statistics"]["cards"] == summary["cards"] and metrics["statistics"]["votes"] == summary["votes"]
+    assert set(graph.cards["source"].dropna()) and graph.participants["group"].notna().any()   # provenance kept
+    for f in ["notebooks/01_deliberate.ipynb", "figures/edge_stats.png", "figures/top_values.png", "aggregate/moral_graph.html"]:
+        assert (run_dir / f).is_file(), f
