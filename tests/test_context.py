@@ -78,3 +78,38 @@ def test_imported_mai_graph():
     judged = set(mai.edges.loc[mai.edges["context_id"] == "When someone is grieving", ["from_card", "to_card"]].stack())
     assert set(found["cards"].iloc[0]) == judged and judged
     assert "card" in set(context_anchors(mai).query("context_id == 'When someone is grieving'")["kind"])
+
+
+TIED = "I got into medical school but I'm not sure I want to be a doctor. Should I turn down the place?"
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_order_does_not_depend_on_last_bit_noise(graph, monkeypatch, seed):
+    """Two machines' float32 embeddings differ in the last bits: the order of f(G, p) must not.
+
+    The medical-school prompt's best anchor is a prompt shared by three contexts (an exact tie); perturbing every
+    anchor vector by ~1e-6 (ten times more than machines differ) must give the same contexts in the same order."""
+    import numpy as np
+    import wisemodel.context as context
+    expected = context_of(graph, TIED, threshold=None)
+    assert expected["context_id"].iloc[0] == "hard-life-decision"
+    real = context._anchor_vectors
+    rng = np.random.default_rng(seed)
+    monkeypatch.setattr(context, "_anchor_vectors", lambda texts: real(texts) + rng.normal(0, 1e-6, real(texts).shape).astype(np.float32))
+    noisy = context_of(graph, TIED, threshold=None)
+    assert list(noisy["context_id"]) == list(expected["context_id"])
+
+
+def test_shared_anchor_gives_one_similarity_and_the_own_anchor_decides(graph):
+    found = context_of(graph, TIED, threshold=None)
+    shared = found[found["matched_text"] == found["matched_text"].iloc[0]]
+    assert len(shared) >= 2 and shared["similarity"].nunique() == 1       # one text, one similarity, for every context
+    tied = shared[shared["score"] == shared["score"].iloc[0]]            # the same two best anchors: an exact tie
+    assert len(tied) >= 2 and tied["own"].iloc[0] - tied["own"].iloc[1:].max() > 0.05
+
+
+def test_non_english_prompt_is_flagged(graph):
+    with pytest.warns(UserWarning, match="reads English"):
+        found = context_of(graph, "Mi hijo no quiere ir a la escuela, ¿qué hago?")
+    assert "language 'es'" in found.attrs["note"]
+    assert "note" not in context_of(graph, "Should I read my son's diary?").attrs

@@ -4,7 +4,7 @@
 
 # %% ../nbs/02a_context.ipynb #20d9d8e2
 from __future__ import annotations
-import functools
+import functools, warnings
 import numpy as np
 import pandas as pd
 from .core import InputError
@@ -32,7 +32,7 @@ def context_anchors(graph) -> pd.DataFrame:
     return out[out["context_id"].isin(set(ctx_ids))].drop_duplicates(["context_id", "text"]).reset_index(drop=True)
 
 # %% auto #0
-__all__ = ['DEFAULT_THRESHOLD', 'context_anchors', 'context_of']
+__all__ = ['DEFAULT_THRESHOLD', 'RESOLUTION', 'context_anchors', 'prompt_language', 'context_of']
 
 # %% ../nbs/02a_context.ipynb #199e21d9
 @functools.lru_cache(maxsize=16)
@@ -43,6 +43,7 @@ def _anchor_vectors(texts: tuple[str, ...]) -> np.ndarray:
     return vecs
 
 DEFAULT_THRESHOLD = 0.2  # cosine similarity of the best-matching anchor; how it was chosen is shown below
+RESOLUTION = 1e-4        # scores closer than this are equal when contexts are ordered (embeddings differ across machines by ~1e-7)
 
 def _context_cards(graph) -> dict[str, list[str]]:
     cards = graph.cards
@@ -54,23 +55,48 @@ def _context_cards(graph) -> dict[str, list[str]]:
         out.setdefault(c, []).extend([canon.get(f, f), canon.get(t, t)])
     return {c: list(dict.fromkeys(ids)) for c, ids in out.items()}
 
+@functools.lru_cache(maxsize=1)
+def _language_identifier():
+    from py3langid.langid import _load_identifier
+    return _load_identifier(norm_probs=True)
+
+def prompt_language(prompt: str, confidence: float = 0.9) -> str | None:
+    "The language of `prompt` (ISO 639-1) when it is confidently not English, else None."
+    lang, prob = _language_identifier().classify(prompt)
+    return lang if lang != "en" and prob >= confidence else None
+
+def _order(x: pd.Series) -> pd.Series:
+    return np.round(x.fillna(-1.0) / RESOLUTION).astype("int64")
+
 def context_of(graph, prompt: str, k: int = 3, threshold: float | None = DEFAULT_THRESHOLD) -> pd.DataFrame:
     "f(G, p): up to `k` contexts of `graph` that apply to `prompt`, most specific first, with their cards."
     from wisemodel.embed import embed
     if not isinstance(prompt, str) or not prompt.strip():
         raise InputError("the prompt is empty.", field="prompt", fix="pass the user message to find contexts for.")
-    cols = ["context_id", "text", "similarity", "score", "matched", "matched_text", "cards"]
+    cols = ["context_id", "text", "similarity", "score", "own", "matched", "matched_text", "cards"]
     anchors = context_anchors(graph)
     if anchors.empty: return pd.DataFrame(columns=cols)
-    sims = _anchor_vectors(tuple(anchors["text"])) @ embed(prompt)[0]
-    ranked = anchors.assign(similarity=sims.astype(float)).sort_values("similarity", ascending=False, kind="stable")
+    texts = tuple(dict.fromkeys(anchors["text"]))          # each distinct text once: a shared anchor has one similarity
+    text_sim = dict(zip(texts, (_anchor_vectors(texts) @ embed(prompt)[0]).astype(float)))
+    ranked = anchors.assign(similarity=anchors["text"].map(text_sim),
+                            shared=anchors.groupby("text")["context_id"].transform("nunique") > 1)
+    ranked = ranked.sort_values("similarity", ascending=False, kind="stable")
     best = ranked.drop_duplicates("context_id").set_index("context_id")
     by_ctx = ranked.groupby("context_id")["similarity"]
     best["score"], best["_mean"] = by_ctx.apply(lambda s: s.head(2).mean()), by_ctx.mean()
+    best["own"] = ranked[~ranked["shared"]].groupby("context_id")["similarity"].max()
     if threshold is not None: best = best[best["similarity"] >= threshold]
-    best = best.sort_values(["score", "similarity", "_mean"], ascending=False, kind="stable").head(k)
+    keys = pd.DataFrame({c: _order(best[c]) for c in ("score", "own", "similarity", "_mean")}).assign(_id=best.index)
+    best = best.loc[keys.sort_values(["score", "own", "similarity", "_mean", "context_id"],
+                                     ascending=[False, False, False, False, True], kind="stable").index].head(k)
     ctx_text = dict(zip(graph.contexts["context_id"].astype(str), graph.contexts["text"].astype(str)))
     cards = _context_cards(graph)
-    return pd.DataFrame({"context_id": best.index, "text": best.index.map(ctx_text), "similarity": best["similarity"].to_numpy(),
-                         "score": best["score"].to_numpy(), "matched": best["kind"].to_numpy(), "matched_text": best["text"].to_numpy(),
-                         "cards": [cards.get(c, []) for c in best.index]}, columns=cols)
+    out = pd.DataFrame({"context_id": best.index, "text": best.index.map(ctx_text), "similarity": best["similarity"].to_numpy(),
+                        "score": best["score"].to_numpy(), "own": best["own"].to_numpy(), "matched": best["kind"].to_numpy(),
+                        "matched_text": best["text"].to_numpy(), "cards": [cards.get(c, []) for c in best.index]}, columns=cols)
+    if (lang := prompt_language(prompt)) is not None:
+        out.attrs["note"] = (f"the prompt looks like language '{lang}', and the embedder (all-MiniLM-L6-v2) reads English: "
+                             "contexts may be missed; translate the prompt, or set a multilingual embedder's model_path.")
+        warnings.warn(out.attrs["note"], stacklevel=2)
+    return out
+
