@@ -107,3 +107,77 @@ def test_the_main_job_on_the_embedded_default(tmp_path):
     assert set(graph.cards["source"].dropna()) and graph.participants["group"].notna().any()   # provenance kept
     for f in ["notebooks/01_deliberate.ipynb", "figures/edge_stats.png", "figures/top_values.png", "aggregate/moral_graph.html"]:
         assert (run_dir / f).is_file(), f
+
+
+def _finished_run(tmp_path, run_id="keep"):
+    runs = tmp_path / "runs"
+    res = wm("run", "--config", FAST, "--runs-dir", runs, "--run-id", run_id, "--stages", "statistics", "--json")
+    assert res.returncode == 0, res.stderr[-3000:]
+    return runs / run_id
+
+
+def _snapshot(run_dir):
+    return {p.relative_to(run_dir).as_posix(): p.read_bytes() for p in sorted(run_dir.rglob("*"))
+            if p.is_file() and p.name != "provenance.json" and p.suffix != ".ipynb"}
+
+
+def test_resume_by_run_id_uses_the_runs_own_config(tmp_path):
+    "`wisemodel run --run-id <id>` (as the README gives it) resumes with the run's config, not the default tiny.yaml."
+    run_dir = _finished_run(tmp_path)
+    before = _snapshot(run_dir)
+    res = wm("run", "--runs-dir", run_dir.parent, "--run-id", run_dir.name, "--json")
+    assert res.returncode == 0, res.stderr[-3000:]
+    prov = json.loads((run_dir / "provenance.json").read_text())
+    assert prov["config"]["name"] == "example" and prov["config_path"] == str(FAST)
+    assert prov["stages"]["statistics"]["skipped"] is True and prov["stages"]["aggregate"]["status"] == "done"
+    after = _snapshot(run_dir)
+    assert {k: v for k, v in after.items() if k in before and not k.startswith("aggregate")} == \
+           {k: v for k, v in before.items() if k != "metrics.json"} | {"metrics.json": after["metrics.json"]}
+
+
+def test_a_different_config_never_replaces_a_finished_run(tmp_path):
+    run_dir = _finished_run(tmp_path)
+    before = _snapshot(run_dir)
+    other = tmp_path / "other.yaml"
+    other.write_text(FAST.read_text().replace("seed: 0", "seed: 1"))
+    res = wm("run", "--config", other, "--runs-dir", run_dir.parent, "--run-id", run_dir.name)
+    assert res.returncode == 2 and "another config" in res.stderr and "Traceback" not in res.stderr
+    assert f"wisemodel run --run-id {run_dir.name} --runs-dir {run_dir.parent}" in res.stderr   # a command that works
+    res = wm("run", "--config", other, "--runs-dir", run_dir.parent, "--run-id", run_dir.name, "--force")
+    assert res.returncode == 2 and "--rerun" in res.stderr
+    assert _snapshot(run_dir) == before
+
+
+def test_a_finished_stage_reruns_only_when_named(tmp_path):
+    run_dir = _finished_run(tmp_path)
+    nb = run_dir / "notebooks/02_statistics.ipynb"
+    before = nb.stat().st_mtime_ns
+    res = wm("run", "--runs-dir", run_dir.parent, "--run-id", run_dir.name, "--stages", "statistics", "--rerun", "statistics")
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert nb.stat().st_mtime_ns != before
+    prov = json.loads((run_dir / "provenance.json").read_text())
+    assert prov["stages"]["statistics"]["rerun"] is True and prov["config"]["name"] == "example"
+    res = wm("run", "--runs-dir", run_dir.parent, "--run-id", run_dir.name, "--rerun", "nosuchstage")
+    assert res.returncode == 2 and "--rerun" in res.stderr
+
+
+@pytest.mark.parametrize("run_id", ["../escape", "a/b", "..", "/abs"])
+def test_run_ids_stay_inside_the_runs_folder(tmp_path, run_id):
+    res = wm("run", "--config", FAST, "--runs-dir", tmp_path / "runs", "--run-id", run_id)
+    assert res.returncode == 2 and "not a run name" in res.stderr
+    assert not (tmp_path / "escape").exists() and not any(tmp_path.glob("**/config.yaml"))
+
+
+def test_the_resume_hint_after_a_failure_is_a_command_that_works(tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("name: broken\nstages: [statistics]\ngraph:\n  source: no/such/graph\n")
+    runs = tmp_path / "runs"
+    res = wm("run", "--config", cfg, "--runs-dir", runs, "--run-id", "b2")
+    hint = res.stderr.split("resume with: ", 1)[1].strip().split()
+    assert hint[:2] == ["wisemodel", "run"]
+    cfg.write_text(FAST.read_text().replace("stages: [statistics, aggregate]", "stages: [statistics]"))  # the cause, fixed
+    fixed = runs / "b2/config.yaml"
+    fixed.write_text(fixed.read_text().replace("no/such/graph", "data/example_graph"))
+    res = wm("run", *hint[2:])
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert json.loads((runs / "b2/provenance.json").read_text())["status"] == "done"

@@ -8,22 +8,28 @@ import json
 from pathlib import Path
 import click
 from .cli import cli, emit
+from .core import InputError
 
-DEFAULT_CONFIG = "papers/dft/configs/tiny.yaml"
+def _stage_list(value): return [s.strip() for s in value.split(",") if s.strip()] if value else None
 
 @cli.command("run")
-@click.option("--config", "config_path", default=DEFAULT_CONFIG, show_default=True, help="Pipeline config (YAML).")
-@click.option("--run-id", default=None, help="Run folder name under --runs-dir; reuse one to resume it. Default: <name>-<time>.")
+@click.option("--config", "config_path", default=None,
+              help="Pipeline config (YAML). Default: the run's own config when --run-id names a run, else papers/dft/configs/tiny.yaml.")
+@click.option("--run-id", default=None, help="Run folder name under --runs-dir; name a run to resume it. Default: <name>-<time>.")
 @click.option("--runs-dir", default="runs", show_default=True, help="Where run folders go.")
 @click.option("--stages", default=None, help="Comma-separated subset of the config's stages to run.")
-@click.option("--force", is_flag=True, help="Rerun finished stages too.")
+@click.option("--rerun", default=None, help="Comma-separated finished stages to run again (their results are replaced).")
+@click.option("--force", is_flag=True, hidden=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the run folder and metrics as JSON.")
-def run(config_path, run_id, runs_dir, stages, force, as_json):
+def run(config_path, run_id, runs_dir, stages, rerun, force, as_json):
     "Run the pipeline of CONFIG into runs/<run-id>/: executed notebooks, metrics.json, provenance.json, figures."
     from wisemodel.pipeline import run_pipeline, StageFailed
+    if force:
+        raise InputError("--force is gone: it replaced finished results wholesale.", field="--force",
+                         fix="name the finished stages to run again, e.g. `--rerun aggregate`; a different config is a new run id.")
     try:
-        run_dir = run_pipeline(config_path, run_id=run_id, runs_dir=runs_dir, force=force, progress=not as_json,
-                               stages=[s.strip() for s in stages.split(",")] if stages else None)
+        run_dir = run_pipeline(config_path, run_id=run_id, runs_dir=runs_dir, progress=not as_json,
+                               stages=_stage_list(stages), rerun=_stage_list(rerun))
     except StageFailed as err:
         click.echo(f"error: {err}", err=True)
         raise SystemExit(1)
@@ -32,4 +38,4 @@ def run(config_path, run_id, runs_dir, stages, force, as_json):
     emit({"run_dir": str(run_dir), "metrics": metrics}, as_json, text)
 
 # %% auto #0
-__all__ = ['DEFAULT_CONFIG', 'run']
+__all__ = ['run']

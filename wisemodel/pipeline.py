@@ -38,8 +38,8 @@ def config_hash(config: PipelineConfig) -> str:
     return hashlib.sha256(json.dumps(config.model_dump(), sort_keys=True).encode()).hexdigest()[:12]
 
 # %% auto #0
-__all__ = ['PipelineConfig', 'load_config', 'config_hash', 'stage_notebook', 'run_pipeline', 'StageFailed', 'stage_dir',
-           'write_metrics', 'run_graph']
+__all__ = ['DEFAULT_CONFIG', 'PipelineConfig', 'load_config', 'config_hash', 'stage_notebook', 'run_config', 'run_pipeline',
+           'StageFailed', 'stage_dir', 'write_metrics', 'run_graph']
 
 # %% ../nbs/10_pipeline.ipynb #f69385a6
 def stage_notebook(paper, stage: str, config_path=None) -> Path:
@@ -56,8 +56,32 @@ def _stage_done(run_dir: Path, stage: str, chash: str) -> bool:
     return marker.exists() and marker.read_text().strip() == chash
 
 # %% ../nbs/10_pipeline.ipynb #c90e6a4f
-def _default_run_id(config: PipelineConfig) -> str:
-    return f"{config.name}-{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
+import re as _re
+DEFAULT_CONFIG = "papers/dft/configs/tiny.yaml"
+_RUN_ID = _re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+
+def _check_run_id(run_id: str, field: str, file=None) -> str:
+    if not _RUN_ID.fullmatch(run_id) or ".." in run_id:
+        raise InputError(f"{run_id!r} is not a run name: a run folder must stay inside the runs folder.", file=file, field=field,
+                         fix="use letters, digits, '.', '_' and '-' only (no '/', no '..'), e.g. `tiny-2`.")
+    return run_id
+
+def _default_run_id(config: PipelineConfig, config_path=None) -> str:
+    return f"{_check_run_id(config.name, 'name', config_path)}-{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
+
+def run_config(run_dir) -> Path | None:
+    "The config a run was started with (`run_dir/config.yaml`), or None for a run that has not started."
+    saved = Path(run_dir) / "config.yaml"
+    return saved if saved.is_file() else None
+
+def _started_with(run_dir: Path) -> str:
+    prov = run_dir / "provenance.json"
+    try: return json.loads(prov.read_text()).get("config_path") or str(run_dir / "config.yaml")
+    except (OSError, ValueError): return str(run_dir / "config.yaml")
+
+def _resume_command(run_dir: Path) -> str:
+    runs_dir = "" if run_dir.parent == Path("runs") else f" --runs-dir {run_dir.parent}"
+    return f"wisemodel run --run-id {run_dir.name}{runs_dir}"
 
 def _write_run_record(run_dir: Path, config: PipelineConfig, config_path, timings: dict, status: str):
     metrics = {}
@@ -71,32 +95,55 @@ def _write_run_record(run_dir: Path, config: PipelineConfig, config_path, timing
         "finished": _dt.datetime.now(_dt.timezone.utc).isoformat(), **environment_info()})
     return metrics
 
-def run_pipeline(config_path, run_id: str | None = None, runs_dir="runs", stages: list[str] | None = None,
-                 force: bool = False, progress: bool = True) -> Path:
-    "Run the stages of the config at `config_path` into `runs_dir/run_id`; return the run folder."
+def _resolve_run(config_path, run_id, runs_dir) -> tuple[PipelineConfig, Path, str]:
+    "The config, run folder and config path of a run: an existing run resumes with its own saved config."
+    if run_id is not None:
+        run_dir = Path(runs_dir) / _check_run_id(str(run_id), "--run-id")
+        saved = run_config(run_dir)
+        if saved is not None:
+            own = load_config(saved)
+            if config_path is not None and config_hash(load_config(config_path)) != config_hash(own):
+                raise InputError(f"run {run_dir} was started with another config ({_started_with(run_dir)}); "
+                                 "its finished results are kept.", file=config_path, field="--config",
+                                 fix=f"resume it with its own config: `{_resume_command(run_dir)}`; "
+                                     "or run this config under a new run id (omit --run-id).")
+            return own, run_dir, _started_with(run_dir)
+    config_path = config_path if config_path is not None else DEFAULT_CONFIG
+    config = load_config(config_path)
+    if run_id is None: run_dir = Path(runs_dir) / _default_run_id(config, config_path)
+    return config, run_dir, str(config_path)
+
+def run_pipeline(config_path=None, run_id: str | None = None, runs_dir="runs", stages: list[str] | None = None,
+                 rerun: list[str] | None = None, progress: bool = True) -> Path:
+    """Run the stages of a config into `runs_dir/run_id`; return the run folder.
+
+    `config_path` defaults to the run's own saved config when `run_id` names a run that exists (a resume), else to
+    the tiny embedded config. Finished stages are skipped unless named in `rerun`."""
     import papermill as pm
     from tqdm.auto import tqdm
-    config = load_config(config_path)
-    todo = stages or config.stages
-    unknown = [s for s in todo if s not in config.stages]
-    if unknown: raise InputError(f"stages {unknown} are not in the config's stages {config.stages}.", field="--stages",
-                                 fix="name stages listed under `stages:` in the config.")
-    notebooks = {s: stage_notebook(config.paper, s, config_path) for s in todo}
-    run_dir = Path(runs_dir) / (run_id or _default_run_id(config))
+    config, run_dir, started_with = _resolve_run(config_path, run_id, runs_dir)
+    rerun = list(rerun or [])
+    todo = list(stages or config.stages)
+    todo += [s for s in config.stages if s in rerun and s not in todo]
+    todo = [s for s in config.stages if s in todo] + [s for s in todo if s not in config.stages]
+    for field, names in (("--stages", todo), ("--rerun", rerun)):
+        unknown = [s for s in names if s not in config.stages]
+        if unknown: raise InputError(f"stages {unknown} are not in the config's stages {config.stages}.", field=field,
+                                     fix="name stages listed under `stages:` in the config.")
+    notebooks = {s: stage_notebook(config.paper, s, started_with) for s in todo}
     chash = config_hash(config)
-    saved = run_dir / "config.yaml"
-    if saved.exists() and config_hash(load_config(saved)) != chash and not force:
-        raise InputError(f"run {run_dir} was started with a different config.", file=config_path,
-                         fix="start a new run (omit --run-id, or pick a new one), or pass --force to rerun every stage.")
     for sub in ("notebooks", "figures"): (run_dir / sub).mkdir(parents=True, exist_ok=True)
-    atomic_write_text(saved, yaml.safe_dump(config.model_dump(), sort_keys=False))
+    saved = run_dir / "config.yaml"
+    if not saved.exists(): atomic_write_text(saved, yaml.safe_dump(config.model_dump(), sort_keys=False))
     prov = run_dir / "provenance.json"
     timings = json.loads(prov.read_text()).get("stages", {}) if prov.exists() else {}
+    redone: list[str] = []
     bar = tqdm(todo, desc=f"wisemodel run {run_dir.name}", unit="stage", disable=not progress)
     for stage in bar:
         bar.set_postfix_str(stage)
-        if _stage_done(run_dir, stage, chash) and not force:
+        if _stage_done(run_dir, stage, chash) and stage not in rerun:
             timings.setdefault(stage, {})["skipped"] = True
+            if redone: timings[stage]["rests_on_earlier"] = redone.copy()   # it read what the rerun stages wrote before
             continue
         (run_dir / stage).mkdir(exist_ok=True)
         (run_dir / stage / ".done").unlink(missing_ok=True)
@@ -110,12 +157,13 @@ def run_pipeline(config_path, run_id: str | None = None, runs_dir="runs", stages
                 raise StageFailed(stage, out_nb, f"the notebook finished without writing {run_dir / stage / 'metrics.json'}", run_dir)
         except (pm.PapermillExecutionError, StageFailed) as err:
             timings[stage] = {"seconds": round(time.time() - t0, 2), "status": "failed"}
-            _write_run_record(run_dir, config, config_path, timings, status="failed")
+            _write_run_record(run_dir, config, started_with, timings, status="failed")
             raise (err if isinstance(err, StageFailed) else StageFailed(stage, out_nb, err, run_dir)) from None
         timings[stage] = {"seconds": round(time.time() - t0, 2), "status": "done", "notebook": str(out_nb)}
+        if stage in rerun: timings[stage]["rerun"] = True; redone.append(stage)
         atomic_write_text(run_dir / stage / ".done", chash)
-        _write_run_record(run_dir, config, config_path, timings, status="running")
-    _write_run_record(run_dir, config, config_path, timings, status="done")
+        _write_run_record(run_dir, config, started_with, timings, status="running")
+    _write_run_record(run_dir, config, started_with, timings, status="done")
     return run_dir
 
 class StageFailed(RuntimeError):
@@ -123,7 +171,8 @@ class StageFailed(RuntimeError):
     def __init__(self, stage, notebook, err, run_dir):
         detail = f"{getattr(err, 'ename', '')}: {getattr(err, 'evalue', err)}".strip(": ")
         super().__init__(f"stage '{stage}' failed: {detail}\n  executed notebook: {notebook}\n"
-                         f"  fix the cause, then resume with: wisemodel run --run-id {Path(run_dir).name}")
+                         f"  fix the cause, then resume with: {_resume_command(Path(run_dir))}")
+
 
 # %% ../nbs/10_pipeline.ipynb #420b5e5e
 def stage_dir(run_dir, stage: str) -> Path:
