@@ -38,6 +38,7 @@ class LLMConfig(BaseModel):
     max_workers: int = Field(8, ge=1)         # openai: parallel requests in `map`
     device: Optional[str] = None              # local: torch device (None: cpu)
     threads: Optional[int] = 1                # local: torch CPU threads while generating (None: torch's default)
+    batch_size: int = Field(16, ge=1)         # local: free-text requests of `map` decoded together (1: one at a time)
 
 class LLMRoles(BaseModel):
     "One `LLMConfig` per role of the method; each defaults to the embedded local model."
@@ -346,6 +347,63 @@ class LocalLLM(LLM):
         completion = out[0, inputs["input_ids"].shape[1]:]
         text = tokenizer.decode(completion, skip_special_tokens=True)
         return text, {"prompt_tokens": int(inputs["input_ids"].shape[1]), "completion_tokens": int(len(completion))}
+
+# %% ../nbs/04_llm.ipynb #21ba3770
+def _first_eos(ids, eos: int) -> int:
+    "Length of a completion up to and including its first EOS (all of it when it never ends)."
+    hits = (ids == eos).nonzero()
+    return int(hits[0, 0]) + 1 if len(hits) else int(len(ids))
+
+def _generate_batch(self, batch: list[list[dict]], params: dict) -> list[tuple[str, dict]]:
+    "Greedy or seeded sampling for several conversations at once: left-padded, one `generate` call."
+    import torch
+    lm, tokenizer, lock = _load_local(self.config.model, self.config.device)
+    sample = params["temperature"] > 0
+    gen = dict(max_new_tokens=params["max_tokens"], do_sample=sample, pad_token_id=tokenizer.eos_token_id)
+    if sample: gen.update(temperature=params["temperature"], top_p=params["top_p"])
+    else: gen.update(temperature=None, top_p=None, top_k=None)
+    with lock, torch.inference_mode(), _torch_threads(self.config.threads):
+        side, tokenizer.padding_side = tokenizer.padding_side, "left"
+        try: inputs = tokenizer.apply_chat_template(batch, add_generation_prompt=True, return_tensors="pt", return_dict=True,
+                                                    padding=True).to(lm.device)
+        finally: tokenizer.padding_side = side
+        torch.manual_seed(params["seed"])
+        out = lm.generate(**inputs, **gen)
+    prompt_tokens = inputs["attention_mask"].sum(1).tolist()
+    completions = out[:, inputs["input_ids"].shape[1]:]
+    results = []
+    for row, n_prompt in zip(completions, prompt_tokens):
+        n = _first_eos(row, tokenizer.eos_token_id)
+        results.append((tokenizer.decode(row[:n], skip_special_tokens=True),
+                        {"prompt_tokens": int(n_prompt), "completion_tokens": n}))
+    return results
+
+def _local_map(self, requests, schema=None, max_workers: int | None = None, progress: bool = False, **gen) -> list:
+    "`map` for the local backend: free-text requests missing from the cache are decoded `batch_size` at a time."
+    if schema is not None or self.config.batch_size <= 1:
+        return LLM.map(self, requests, schema=schema, max_workers=max_workers, progress=progress, **gen)
+    from tqdm.auto import tqdm
+    messages, params = [_check_messages(m) for m in requests], self._params(gen)
+    keys = [call_key(self._request(m, params, None)) for m in messages]
+    answers = [self.cache.get(k) if self.cache is not None else None for k in keys]
+    todo = sorted((i for i, a in enumerate(answers) if a is None), key=lambda i: len(json.dumps(messages[i])))  # similar lengths pad less
+    t0 = time.perf_counter()
+    with tqdm(total=len(todo), disable=not progress or not todo, desc="llm") as bar:
+        for start in range(0, len(todo), self.config.batch_size):
+            chunk = todo[start:start + self.config.batch_size]
+            for i, (text, usage) in zip(chunk, self._generate_batch([messages[i] for i in chunk], params)):
+                answers[i] = {"text": text, **usage}
+                if self.cache is not None: self.cache.put(keys[i], self._request(messages[i], params, None), answers[i])
+            bar.update(len(chunk))
+    seconds = (time.perf_counter() - t0) / max(len(todo), 1)
+    missing = set(todo)
+    with self._lock:
+        self.calls += [{"key": k, "cached": i not in missing, "prompt_tokens": a.get("prompt_tokens", 0),
+                        "completion_tokens": a.get("completion_tokens", 0), "seconds": seconds if i in missing else 0.0}
+                       for i, (k, a) in enumerate(zip(keys, answers))]
+    return [a["text"] for a in answers]
+
+LocalLLM._generate_batch, LocalLLM.map = _generate_batch, _local_map
 
 # %% ../nbs/04_llm.ipynb #72565c29
 def _strict_schema(schema: dict) -> tuple[dict, bool]:
