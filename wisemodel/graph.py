@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_graph.ipynb #d9670780
 from __future__ import annotations
-import json, math, os, warnings
+import hashlib, json, math, os, warnings
 from pathlib import Path
 from typing import Any, Iterable
 import numpy as np
@@ -35,7 +35,7 @@ TABLES = tuple(GRAPH_SCHEMA)
 __all__ = ['SCHEMA_VERSION', 'VERDICTS', 'STAGES', 'GRAPH_SCHEMA', 'TABLES', 'GRAPH_FORMAT', 'EDGE_STATS_COLUMNS',
            'MAI_COUNT_KEYS', 'load_graph', 'MoralGraph', 'entropy_bits', 'edge_stats', 'graph_summary',
            'MAIInconsistencyWarning', 'mai_edge_summary', 'from_mai_summary', 'to_mai_summary', 'read_graph',
-           'example_graph']
+           'example_graph', 'graph_hash']
 
 # %% ../nbs/01_graph.ipynb #ec9b9306
 def _is_missing(v) -> bool:
@@ -691,3 +691,9 @@ def _data_dir() -> Path:
 def example_graph() -> MoralGraph:
     "The example moral graph shipped in `data/example_graph/`."
     return MoralGraph.load(_data_dir() / "example_graph")
+
+# %% ../nbs/01_graph.ipynb #758f08d1
+def graph_hash(graph: MoralGraph) -> str:
+    "A short content hash of the graph's tables (not its meta): the identity that trained artifacts record."
+    doc = {k: v for k, v in graph.to_json().items() if k != "meta"}
+    return hashlib.sha256(json.dumps(doc, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()[:16]

@@ -348,7 +348,7 @@ class LocalLLM(LLM):
         text = tokenizer.decode(completion, skip_special_tokens=True)
         return text, {"prompt_tokens": int(inputs["input_ids"].shape[1]), "completion_tokens": int(len(completion))}
 
-# %% ../nbs/04_llm.ipynb #21ba3770
+# %% ../nbs/04_llm.ipynb #aac29c69
 def _first_eos(ids, eos: int) -> int:
     "Length of a completion up to and including its first EOS (all of it when it never ends)."
     hits = (ids == eos).nonzero()
