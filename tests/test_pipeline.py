@@ -181,3 +181,11 @@ def test_the_resume_hint_after_a_failure_is_a_command_that_works(tmp_path):
     res = wm("run", *hint[2:])
     assert res.returncode == 0, res.stderr[-2000:]
     assert json.loads((runs / "b2/provenance.json").read_text())["status"] == "done"
+
+
+def test_a_config_name_cannot_lead_the_run_folder_outside(tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("name: ../../escape\nstages: [statistics]\n")
+    res = wm("run", "--config", cfg, "--runs-dir", tmp_path / "runs")
+    assert res.returncode == 2 and "not a run name" in res.stderr and str(cfg) in res.stderr
+    assert not any(tmp_path.glob("**/config.yaml")) and not (tmp_path.parent / "escape").exists()
