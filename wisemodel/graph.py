@@ -692,7 +692,7 @@ def example_graph() -> MoralGraph:
     "The example moral graph shipped in `data/example_graph/`."
     return MoralGraph.load(_data_dir() / "example_graph")
 
-# %% ../nbs/01_graph.ipynb #758f08d1
+# %% ../nbs/01_graph.ipynb #6857bfb4
 def graph_hash(graph: MoralGraph) -> str:
     "A short content hash of the graph's tables (not its meta): the identity that trained artifacts record."
     doc = {k: v for k, v in graph.to_json().items() if k != "meta"}
