@@ -23,6 +23,8 @@ class PipelineConfig(BaseModel):
     deliberate: dict[str, Any] = Field(default_factory=dict)
     statistics: dict[str, Any] = Field(default_factory=dict)
     aggregate: dict[str, Any] = Field(default_factory=dict)
+    synth: dict[str, Any] = Field(default_factory=dict)      # wisemodel.synth.SynthConfig
+    reward: dict[str, Any] = Field(default_factory=dict)     # wisemodel.reward.RewardConfig
 
 def load_config(path) -> PipelineConfig:
     "Load a pipeline config YAML, with errors that name the file and the field."
