@@ -464,6 +464,7 @@ Trained on {m['train_pairs_used']} of {m['train_pairs']} pairs ({m['train_pairs_
 - graph hashes: {', '.join(f'`{g}`' for g in d['graph_hashes']) or '–'}
 - h: {', '.join(map(str, d['h'])) or '–'}; generators: {', '.join(map(str, d['generators'])) or '–'}; seeds: {', '.join(map(str, d['seeds'])) or '–'}
 - unseen-context test rows: {d['unseen_context_test_rows']}
+- synth manifest: {f"`{d['manifest']['file']}` (sha256 `{d['manifest']['sha256']}`)" if d.get('manifest') else '–'}
 
 | split | rows | per rejected kind |
 |---|---|---|
