@@ -37,14 +37,16 @@ def run_one(data: str, config: dict) -> dict:
     return {**{k: metrics.get(k) for k in KEYS}, "per_kind": metrics["per_kind"], "wall_seconds": round(wall, 1),
             "load_average_after": os.getloadavg()[0]}
 
+def _f(x, fmt=".3f"): return "–" if x is None else format(x, fmt)
+
 def table(result: dict) -> str:
     lines = [f"data: `{result['data']}`, common: `{json.dumps(result['common'])}`", "",
              "| config | held-out acc (n) | unseen-context acc (n) | untrained acc | length baseline | mean margin | train s | eval s | trainable params |",
              "|---|---|---|---|---|---|---|---|---|"]
     for name, r in result["runs"].items():
         if "error" in r: lines.append(f"| {name} | error | | | | | | | |"); continue
-        lines.append(f"| {name} | {r['heldout_accuracy']:.3f} ({r['heldout_n']}) | {r['unseen_context_accuracy']:.3f} ({r['unseen_context_n']}) | "
-                     f"{r['untrained_accuracy']:.3f} | {r['length_baseline_accuracy']:.3f} | {r['mean_margin']:+.3f} | "
+        lines.append(f"| {name} | {_f(r['heldout_accuracy'])} ({r['heldout_n']}) | {_f(r['unseen_context_accuracy'])} ({r['unseen_context_n']}) | "
+                     f"{_f(r['untrained_accuracy'])} | {_f(r['length_baseline_accuracy'])} | {_f(r['mean_margin'], '+.3f')} | "
                      f"{r['train_seconds']:.0f} | {r['eval_seconds']:.0f} | {r['trainable_parameters'] / 1e6:.1f}M |")
     return "\n".join(lines)
 

@@ -154,6 +154,17 @@ def test_bench_reward_batched_matches_naive(trained):
     assert res["max_abs_diff"] < 1e-3
 
 
+def test_bf16_scoring_is_opt_in_and_close(trained):
+    from wisemodel.reward import bf16_supported
+    if not bf16_supported():
+        with pytest.raises(InputError, match="bf16"): RewardModel.load(trained[0], bf16=True)
+        return
+    exact, fast = RewardModel.load(trained[0]), RewardModel.load(trained[0], bf16=True)
+    assert not exact.bf16 and fast.bf16
+    prompts, responses = ["I'm scared.", "Should I move?"], ["I'm here with you.", "What would you miss most?"]
+    assert np.abs(exact.score_batch(prompts, responses) - fast.score_batch(prompts, responses)).max() < 0.1
+
+
 def test_embedded_smollm2_trains_with_a_distinct_pad_token(tmp_path):
     "One optimizer step of the real embedded base on the toy data: the pad token is not <|im_end|> and padding is inert."
     toy_preferences(per_prompt=1).save_to_disk(tmp_path / "preference")

@@ -215,13 +215,14 @@ def _encode(tokenizer, prompts, responses, max_length: int) -> list[list[int]]:
            for p, r in zip(prompts, responses)]
     return [x[-max_length:] for x in ids]
 
-def _score_ids(model, ids: list[list[int]], pad_id: int, batch_size: int, progress: bool = False, desc: str = "scoring") -> np.ndarray:
+def _score_ids(model, ids: list[list[int]], pad_id: int, batch_size: int, progress: bool = False, desc: str = "scoring",
+               bf16: bool = False) -> np.ndarray:
     import torch
     from tqdm.auto import tqdm
     order = np.argsort([len(x) for x in ids], kind="stable")
     scores = np.zeros(len(ids), dtype=np.float32)
     device = next(model.parameters()).device
-    with torch.inference_mode():
+    with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
         for start in tqdm(range(0, len(ids), batch_size), desc=desc, disable=not progress):
             idx = order[start:start + batch_size]
             width = max(len(ids[i]) for i in idx)
@@ -301,7 +302,7 @@ def train_reward(data, out, config: RewardConfig | None = None, progress: bool =
     ids_rejected = _encode(tokenizer, test["prompt"], test["rejected"], config.max_length)
     def score_test(desc):
         model.eval()
-        scores = _score_ids(model, ids_chosen + ids_rejected, tokenizer.pad_token_id, config.eval_batch_size, progress, desc)
+        scores = _score_ids(model, ids_chosen + ids_rejected, tokenizer.pad_token_id, config.eval_batch_size, progress, desc, bf16)
         return scores[:len(test)], scores[len(test):]
     untrained = score_test("scoring test pairs (untrained)")
 
@@ -483,13 +484,13 @@ Small models on small synthetic data give weak, noisy reward models: read the ac
 # %% ../nbs/07a_reward.ipynb #91442fe8
 class RewardModel:
     "A trained reward model: r(prompt, response) -> float, for PPO and evaluation."
-    def __init__(self, model, tokenizer, record: dict, folder: Path | None = None):
-        self.model, self.tokenizer, self.record, self.folder = model.eval(), tokenizer, record, folder
+    def __init__(self, model, tokenizer, record: dict, folder: Path | None = None, bf16: bool = False):
+        self.model, self.tokenizer, self.record, self.folder, self.bf16 = model.eval(), tokenizer, record, folder, bf16
         self.max_length = int(record.get("config", {}).get("max_length", 1024))
 
     @classmethod
-    def load(cls, folder, device: str | None = None) -> "RewardModel":
-        "Load a checkpoint written by `train_reward`."
+    def load(cls, folder, device: str | None = None, bf16: bool = False) -> "RewardModel":
+        "Load a checkpoint written by `train_reward`; `bf16=True` scores under bf16 autocast (faster where supported, less exact)."
         folder = Path(folder)
         if not folder.is_dir(): raise InputError("not found, or not a folder.", file=folder, fix="pass the folder train_reward wrote.")
         needed = {"config.json": "the model config", _REWARD_FILE: "the wisemodel record", "tokenizer_config.json": "the tokenizer"}
@@ -504,13 +505,15 @@ class RewardModel:
         if model.config.num_labels != 1:
             raise InputError(f"the model has {model.config.num_labels} outputs; a reward model has 1.", file=folder / "config.json", field="num_labels")
         tokenizer = AutoTokenizer.from_pretrained(folder)
-        return cls(model.to(device or ("cuda" if torch.cuda.is_available() else "cpu")), tokenizer, record, folder)
+        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        if bf16 and not bf16_supported(device): raise InputError(f"bf16 scoring was asked for, but this {device} does not support it natively.", field="bf16")
+        return cls(model.to(device), tokenizer, record, folder, bf16)
 
     def score_batch(self, prompts, responses, batch_size: int = 16, progress: bool = False) -> np.ndarray:
         "Rewards of (prompt, response) pairs, batched and padded; prompts are strings or message lists."
         if len(prompts) != len(responses): raise InputError(f"{len(prompts)} prompts but {len(responses)} responses.")
         ids = _encode(self.tokenizer, prompts, responses, self.max_length)
-        return _score_ids(self.model, ids, self.tokenizer.pad_token_id, batch_size, progress)
+        return _score_ids(self.model, ids, self.tokenizer.pad_token_id, batch_size, progress, bf16=self.bf16)
 
     def score(self, prompt, response) -> float:
         "The reward of one response to `prompt`."
@@ -536,23 +539,30 @@ def tiny_base_model(folder, seed: int = 0, layers: int = 2, hidden: int = 64) ->
 
 # %% ../nbs/07a_reward.ipynb #d90baad0
 def bench_reward(ckpt, n_pairs: int = 64, batch_size: int = 16, seed: int = 0) -> dict:
-    "(prompt, response) pairs per second: `score_batch` against one unbatched transformers forward per pair."
+    "(prompt, response) pairs per second: `score_batch` (fp32, and bf16 where supported) against one unbatched transformers forward per pair."
     import random, torch
     rm = RewardModel.load(ckpt)
     toy = toy_preferences(seed=seed, per_prompt=4)
     rows = [r for split in ("train", "test") for r in toy[split]]
     rows = [rows[i % len(rows)] for i in random.Random(seed).sample(range(max(n_pairs, len(rows))), n_pairs)]
     prompts = [r["prompt"] for r in rows]; responses = [r[random.Random(i).choice(["chosen", "rejected"])][0]["content"] for i, r in enumerate(rows)]
+    def timed(f):
+        t0 = time.perf_counter(); out = f(); return out, time.perf_counter() - t0
+    def naive():
+        with torch.no_grad():
+            return np.array([rm.model(**rm.tokenizer.apply_chat_template(_messages(p) + _response(r), return_tensors="pt", return_dict=True)).logits[0, 0].item()
+                             for p, r in zip(prompts, responses)])
     rm.score_batch(prompts[:2], responses[:2])                       # warm-up
-    t0 = time.perf_counter(); batched = rm.score_batch(prompts, responses, batch_size=batch_size); t_batched = time.perf_counter() - t0
-    naive = []
-    t0 = time.perf_counter()
-    with torch.no_grad():
-        for p, r in zip(prompts, responses):
-            inputs = rm.tokenizer.apply_chat_template(_messages(p) + _response(r), return_tensors="pt", return_dict=True)
-            naive.append(rm.model(**inputs).logits[0, 0].item())
-    t_naive = time.perf_counter() - t0
-    return {"n_pairs": n_pairs, "batch_size": batch_size, "threads": torch.get_num_threads(),
-            "batched_pairs_per_s": round(n_pairs / t_batched, 2), "naive_pairs_per_s": round(n_pairs / t_naive, 2),
-            "speedup": round(t_naive / t_batched, 2), "max_abs_diff": float(np.max(np.abs(batched - np.array(naive)))),
-            "batched_seconds": round(t_batched, 2), "naive_seconds": round(t_naive, 2)}
+    batched, t_batched = timed(lambda: rm.score_batch(prompts, responses, batch_size=batch_size))
+    plain, t_naive = timed(naive)
+    res = {"n_pairs": n_pairs, "batch_size": batch_size, "threads": torch.get_num_threads(),
+           "naive_pairs_per_s": round(n_pairs / t_naive, 2), "batched_pairs_per_s": round(n_pairs / t_batched, 2),
+           "speedup": round(t_naive / t_batched, 2), "max_abs_diff": float(np.max(np.abs(batched - plain))),
+           "naive_seconds": round(t_naive, 2), "batched_seconds": round(t_batched, 2)}
+    if bf16_supported(str(next(rm.model.parameters()).device)):
+        rm.bf16 = True
+        fast, t_bf16 = timed(lambda: rm.score_batch(prompts, responses, batch_size=batch_size))
+        res.update(bf16_batched_pairs_per_s=round(n_pairs / t_bf16, 2), bf16_speedup=round(t_naive / t_bf16, 2),
+                   bf16_max_abs_diff=float(np.max(np.abs(fast - plain))),
+                   bf16_same_order_share=float(np.mean(np.sign(fast[:, None] - fast[None]) == np.sign(plain[:, None] - plain[None]))))
+    return res
