@@ -5,6 +5,8 @@ records time and held-out metrics in benchmarks/reward_configs.json; `--table` p
 
     PYTHONPATH=$PWD python benchmarks/reward_configs.py --data /tmp/synth_dev/preference   # the synth stage's data
     PYTHONPATH=$PWD python benchmarks/reward_configs.py                                    # toy data (no LLM)
+    PYTHONPATH=$PWD python benchmarks/reward_configs.py --data ... --configs "train_layers=4 bf16" \
+        --common '{"epochs": 4, "learning_rate": 2e-4}' --out benchmarks/reward_configs_longer.json
     python benchmarks/reward_configs.py --table
 """
 import argparse, json, os, subprocess, sys, tempfile, time
@@ -17,6 +19,7 @@ CONFIGS = {
     "full bf16":          {"bf16": True},
     "train_layers=4 fp32": {"bf16": False, "train_layers": 4},
     "train_layers=4 bf16": {"bf16": True, "train_layers": 4},
+    "train_layers=8 bf16": {"bf16": True, "train_layers": 8},
     "lora r=16 bf16":     {"bf16": True, "lora": True, "learning_rate": 5e-4},
 }
 KEYS = ("heldout_accuracy", "heldout_n", "unseen_context_accuracy", "unseen_context_n", "untrained_accuracy",

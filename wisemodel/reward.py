@@ -21,8 +21,8 @@ class RewardConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
     base_model: str = DEFAULT_BASE        # DEFAULT_BASE: the embedded SmolLM2-135M-Instruct; or a local checkpoint folder
     max_length: int = Field(384, ge=16)   # tokens of prompt + response; longer training pairs are left out (and counted)
-    epochs: float = Field(2.0, gt=0)
-    learning_rate: float = Field(5e-5, gt=0)
+    epochs: float = Field(1.0, gt=0)
+    learning_rate: float = Field(1e-4, gt=0)
     batch_size: int = Field(8, ge=1)
     gradient_accumulation_steps: int = Field(1, ge=1)
     eval_batch_size: int = Field(16, ge=1)
@@ -32,7 +32,7 @@ class RewardConfig(BaseModel):
     lora: bool = False
     lora_r: int = Field(16, ge=1)
     lora_alpha: int = Field(32, ge=1)
-    train_layers: Optional[int] = Field(None, ge=1)   # train only the top N transformer blocks (+ norm and score head)
+    train_layers: Optional[int] = Field(4, ge=1)      # train only the top N blocks (+ norm and score head); None: all
     threads: Optional[int] = Field(None, ge=1)        # torch CPU threads (None: torch's default)
 
     def __init__(self, **data):
@@ -537,7 +537,7 @@ def tiny_base_model(folder, seed: int = 0, layers: int = 2, hidden: int = 64) ->
         LlamaForCausalLM(config).save_pretrained(tmp); tokenizer.save_pretrained(tmp)
     return folder
 
-# %% ../nbs/07a_reward.ipynb #d90baad0
+# %% ../nbs/07a_reward.ipynb #e873dc1a
 def bench_reward(ckpt, n_pairs: int = 64, batch_size: int = 16, seed: int = 0) -> dict:
     "(prompt, response) pairs per second: `score_batch` (fp32, and bf16 where supported) against one unbatched transformers forward per pair."
     import random, torch
