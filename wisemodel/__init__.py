@@ -3,7 +3,7 @@
 The public surface is small and named here (`wisemodel.__all__`). Names load lazily (PEP 562): `import wisemodel`
 imports none of the library's modules, and so neither torch nor transformers, until a name is first used
 (`wisemodel.rank`, `from wisemodel import MoralGraph`). Names of modules that have not landed yet (llm, articulate,
-dedup, deliberate) are public only once their module exists.
+dedup, deliberate, reward) are public only once their module exists.
 """
 __version__ = "0.1.0"
 
@@ -28,6 +28,7 @@ _EXPORTS = {
     "articulate": "articulate",
     "dedup": "dedup",
     "deliberate": "deliberate",
+    "RewardConfig": "reward", "RewardModel": "reward", "train_reward": "reward",
 }
 _EXPORTS = {name: mod for name, mod in _EXPORTS.items() if _importlib_util.find_spec(f"{__name__}.{mod}") is not None}
 __all__ = sorted(_EXPORTS)
