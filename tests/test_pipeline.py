@@ -93,20 +93,34 @@ def test_aggregate_metrics_agree_with_the_library(statistics_run):
 
 
 def test_the_main_job_on_the_embedded_default(tmp_path):
-    "`wisemodel run` with no arguments: a simulated deliberation with SmolLM2, then statistics and aggregation of its graph."
+    "`wisemodel run` with no arguments: a simulated deliberation with SmolLM2, statistics and aggregation of its graph, then\n    synthetic data from the shipped example graph and a reward model trained on it."
     from wisemodel.graph import read_graph, graph_summary
     res = wm("run", "--runs-dir", tmp_path, "--run-id", "main", "--json")
     assert res.returncode == 0, res.stderr[-4000:]
     run_dir = tmp_path / "main"
     metrics = json.loads(res.stdout)["metrics"]
-    assert list(metrics) == ["deliberate", "statistics", "aggregate"]
+    assert list(metrics) == ["deliberate", "statistics", "aggregate", "synth", "reward"]
     graph = read_graph(run_dir / "graph").validate()
     summary = graph_summary(graph)
     assert summary["cards"] >= 2 and summary["votes"] >= 2 and summary["edges"] >= 1
     assert metrics["statistics"]["cards"] == summary["cards"] and metrics["statistics"]["votes"] == summary["votes"]
     assert set(graph.cards["source"].dropna()) and graph.participants["group"].notna().any()   # provenance kept
-    for f in ["notebooks/01_deliberate.ipynb", "figures/edge_stats.png", "figures/top_values.png", "aggregate/moral_graph.html"]:
+    for f in ["notebooks/01_deliberate.ipynb", "figures/edge_stats.png", "figures/top_values.png", "aggregate/moral_graph.html",
+              "synth/manifest.json", "synth/prompts.csv", "figures/synth_pairs.png", "reward/checkpoint/README.md",
+              "reward/checkpoint/model.safetensors", "figures/reward_accuracy.png", "figures/reward_calibration.png"]:
         assert (run_dir / f).is_file(), f
+    # the training data rests on the shipped example graph (synth.graph), each row naming its cards in that graph
+    from datasets import load_from_disk
+    from wisemodel.graph import example_graph, graph_hash
+    pref = load_from_disk(str(run_dir / "synth/preference"))
+    assert len(pref["train"]) == metrics["synth"]["pairs_train"] > 0 and len(pref["test"]) == metrics["synth"]["pairs_test"] > 0
+    assert set(pref["train"]["graph_hash"]) == {graph_hash(example_graph())}
+    assert set(c for ids in pref["train"]["card_ids"] for c in ids) <= set(example_graph().cards["card_id"])
+    r = metrics["reward"]
+    for key in ("heldout_accuracy", "length_baseline_accuracy", "untrained_accuracy"): assert 0 <= r[key] <= 1, key
+    assert r["heldout_n"] == len(pref["test"]) and r["data_hash"] in (run_dir / "reward/checkpoint/README.md").read_text()
+    from transformers import AutoModelForSequenceClassification
+    assert AutoModelForSequenceClassification.from_pretrained(run_dir / "reward/checkpoint").config.num_labels == 1
 
 
 def _finished_run(tmp_path, run_id="keep"):

@@ -28,6 +28,7 @@ _EXPORTS = {
     "articulate": "articulate",
     "dedup": "dedup",
     "deliberate": "deliberate",
+    "SynthConfig": "synth", "synthesize": "synth", "load_synth": "synth",
     "RewardConfig": "reward", "RewardModel": "reward", "train_reward": "reward",
 }
 _EXPORTS = {name: mod for name, mod in _EXPORTS.items() if _importlib_util.find_spec(f"{__name__}.{mod}") is not None}

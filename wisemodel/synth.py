@@ -150,8 +150,9 @@ def training_prompts(graph, config: SynthConfig, generator=None, progress: bool 
 
 # %% ../nbs/07_synth.ipynb #5801da9e
 def split_prompts(prompts: pd.DataFrame, config: SynthConfig) -> pd.DataFrame:
-    """Assign each kept prompt to `train` or `test`: whole contexts held out first, then whole clusters of near-duplicates
-    (similarity ≥ `split_threshold`, transitively) until `test_fraction` is reached. Seeded."""
+    """Assign each kept prompt to `train` or `test`: first every prompt whose context (by f(G, p)) is one of
+    `heldout_contexts` seeded picks, then whole clusters of near-duplicates (similarity ≥ `split_threshold`,
+    transitively) until `test_fraction` is reached. Seeded."""
     from wisemodel.embed import embed
     df = prompts.copy()
     df["split"], df["cluster"] = None, -1
@@ -169,9 +170,9 @@ def split_prompts(prompts: pd.DataFrame, config: SynthConfig) -> pd.DataFrame:
     cluster_of = {r: n for n, r in enumerate(dict.fromkeys(roots))}
     df.loc[kept, "cluster"] = [cluster_of[r] for r in roots]
     rng = random.Random(config.seed)
-    contexts = sorted(df.loc[kept, "written_for"].dropna().unique())
+    contexts = sorted(df.loc[kept, "context_id"].dropna().unique())      # f(G, p)'s context: the one the cards come from
     held = set(rng.sample(contexts, min(config.heldout_contexts, max(len(contexts) - 1, 0))))
-    test = set(df.loc[kept][df.loc[kept, "written_for"].isin(held)]["cluster"])
+    test = set(df.loc[kept][df.loc[kept, "context_id"].isin(held)]["cluster"])
     others = sorted(set(df.loc[kept, "cluster"]) - test)
     rng.shuffle(others)
     target = config.test_fraction * len(kept)
@@ -180,7 +181,7 @@ def split_prompts(prompts: pd.DataFrame, config: SynthConfig) -> pd.DataFrame:
         if len(test) + 1 >= len(set(df.loc[kept, "cluster"])): break      # training keeps at least one cluster
         test.add(c)
     df.loc[kept, "split"] = np.where(df.loc[kept, "cluster"].isin(test), "test", "train")
-    df["heldout_context"] = df["written_for"].isin(held) & (df["status"] == "kept")
+    df["heldout_context"] = df["context_id"].isin(held) & (df["status"] == "kept")
     return df
 
 # %% ../nbs/07_synth.ipynb #dd3bd8fa
@@ -232,15 +233,13 @@ def response_messages(kind: str, conversation: list[dict], policies: list[str] |
 
 # %% ../nbs/07_synth.ipynb #36ee15e4
 def _trim(text: str, n_words: int) -> str:
-    "`text` cut to at most `n_words` words, back to its last sentence end when that keeps at least half of them."
-    words = text.split()
-    if len(words) <= n_words: return " ".join(words)
-    cut = " ".join(words[:n_words])
-    end = max(cut.rfind(c) for c in ".!?")
-    return cut[:end + 1] if end >= len(cut) // 2 else cut
+    "`text` cut to its first `n_words` words (whitespace normalised)."
+    return " ".join(text.split()[:n_words])
 
 def match_lengths(a: str, b: str) -> tuple[str, str]:
-    "Two responses trimmed to the same number of words (the shorter's), each back to a sentence end where it can be."
+    """Two responses cut to the same number of words, the shorter's. Both are cut at a word, not back to a sentence end:
+    backing off would make the longer response the shorter one, a length signal of its own (measured: the length
+    baseline fell to 0.24 when the cut went back to sentence ends)."""
     n = min(len(a.split()), len(b.split()))
     return _trim(a, n), _trim(b, n)
 
@@ -428,8 +427,8 @@ def synthesize(graph, out, config: SynthConfig | dict | None = None, generator=N
         "sft": {s: int(sum(r["split"] == s for r in sft)) for s in ("train", "test")},
         "prompts": {"candidates": int(len(prompts)), "kept": int(len(base)), "by_source": base["source"].value_counts().sort_index().to_dict(),
                     "train": int((base["split"] == "train").sum()), "test": int((base["split"] == "test").sum()),
-                    "heldout_contexts": sorted(prompts.loc[prompts["heldout_context"], "written_for"].unique()),
-                    "dropped": prompts.loc[prompts["status"] != "kept", "status"].str.replace(r" of .*", " of another prompt", regex=True).value_counts().to_dict()},
+                    "heldout_contexts": sorted(prompts.loc[prompts["heldout_context"], "context_id"].unique()),
+                    "dropped": prompts.loc[prompts["status"] != "kept", "status"].str.replace(r"^near-duplicate of .*", "near-duplicate of another prompt", regex=True).value_counts().to_dict()},
         "dropped_pairs": pd.Series([d["reason"] for d in dropped], dtype=object).value_counts().to_dict(),
         "judge_yes_rate": {"wise": rate("wise"), "naive_control": rate("naive")},
         "mean_attention_margin": round(float(np.mean([r["attention_margin"] for r in rows])), 4),
