@@ -3,7 +3,7 @@
 Each configuration trains `wisemodel.reward.train_reward` on the same data (its own process, one after another) and
 records time and held-out metrics in benchmarks/reward_configs.json; `--table` prints the markdown table.
 
-    PYTHONPATH=$PWD python benchmarks/reward_configs.py --data /tmp/synth_dev/preference   # the synth stage's data
+    PYTHONPATH=$PWD python benchmarks/reward_configs.py --data SYNTH_FOLDER/preference   # a synth folder (wisemodel synth ... --out SYNTH_FOLDER)
     PYTHONPATH=$PWD python benchmarks/reward_configs.py                                    # toy data (no LLM)
     PYTHONPATH=$PWD python benchmarks/reward_configs.py --data ... --configs "train_layers=4 bf16" \
         --common '{"epochs": 4, "learning_rate": 2e-4}' --out benchmarks/reward_configs_longer.json

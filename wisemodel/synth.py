@@ -42,6 +42,7 @@ class SynthConfig(BaseModel):
     match_length: bool = True                   # trim chosen and rejected to the same length, so length tells nothing
     max_tokens: int = Field(96, gt=0)           # per generated response
     samples: int = Field(1, ge=1)               # responses sampled per prompt and kind; the kept one is chosen by what it attends to
+    rejected_per_kind: int = Field(1, ge=1)     # pairs per prompt and rejected kind: the best wise response against this many samples
     temperature: float = Field(0.8, gt=0)       # sampling temperature when samples > 1 (one sample: greedy)
     seed: int = 0
     llm: dict[str, Any] = {}                    # {default: {...}, generator: {...}, judge: {...}} (wisemodel.llm.LLMRoles)
@@ -262,10 +263,10 @@ def policy_attention(responses: list[str], policies: list[list[str]]) -> np.ndar
     return np.array([float((pv[[at[p] for p in ps]] @ r).mean()) if ps else 0.0 for r, ps in zip(rv, policies)])
 
 # %% ../nbs/07_synth.ipynb #f646b2d0
-def select_responses(samples: dict, policies: dict, less: dict, titles: dict) -> dict:
-    """One response per (prompt_id, kind) from its samples, chosen by what it attends to (`policy_attention`): the wise
-    response attends most to the wise cards' policies (without quoting a card), the naive one least, the less-wise one most
-    to its own card's policies; other kinds keep their first sample."""
+def select_responses(samples: dict, policies: dict, less: dict, titles: dict, keep: int = 1) -> dict:
+    """The responses kept per (prompt_id, kind), a list, chosen from its samples by what they attend to (`policy_attention`):
+    the one wise response that attends most to the wise cards' policies (without quoting a card); the `keep` naive ones
+    that attend least; the `keep` less-wise ones that attend most to their own card's policies; else the first `keep`."""
     keys = [k for k, texts in samples.items() for _ in texts]
     texts = [t for ts in samples.values() for t in ts]
     target = [policies[p] if kind != "less_wise" else less[p] for p, kind in keys]
@@ -276,10 +277,10 @@ def select_responses(samples: dict, policies: dict, less: dict, titles: dict) ->
     for (p, kind), options in scored.items():
         if kind == "wise":
             fair = [o for o in options if not quotes_card(o[0], titles[p], policies[p])] or options
-            out[(p, kind)] = max(fair, key=lambda o: o[1])[0]
-        elif kind == "naive": out[(p, kind)] = min(options, key=lambda o: o[1])[0]
-        elif kind == "less_wise": out[(p, kind)] = max(options, key=lambda o: o[1])[0]
-        else: out[(p, kind)] = options[0][0]
+            out[(p, kind)] = [max(fair, key=lambda o: o[1])[0]]
+        elif kind == "naive": out[(p, kind)] = [o[0] for o in sorted(options, key=lambda o: o[1])[:keep]]
+        elif kind == "less_wise": out[(p, kind)] = [o[0] for o in sorted(options, key=lambda o: -o[1])[:keep]]
+        else: out[(p, kind)] = [o[0] for o in options[:keep]]
     return out
 
 # %% ../nbs/07_synth.ipynb #be081703
@@ -350,12 +351,14 @@ def synthesize(graph, out, config: SynthConfig | dict | None = None, generator=N
         texts = generator.map(msgs, progress=progress, max_tokens=config.max_tokens, seed=config.seed + j,
                               temperature=config.temperature if config.samples > 1 else 0.0)
         for key, t in zip(wanted, texts): samples[key].append(t.strip())
-    answers = select_responses(samples, policies, less, {r.prompt_id: list(r.card_titles) for r in base.itertuples()})
+    answers = select_responses(samples, policies, less, {r.prompt_id: list(r.card_titles) for r in base.itertuples()},
+                               keep=config.rejected_per_kind)
+    answers.update({key: list(dict.fromkeys(texts)) for key, texts in answers.items()})     # the same text twice is one pair
     phase("responses")
     pushback = {}
     if config.pushback:
         rng = random.Random(config.seed)
-        turns = {p: user[p] + [{"role": "assistant", "content": answers[(p, "wise")]},
+        turns = {p: user[p] + [{"role": "assistant", "content": answers[(p, "wise")][0]},
                                {"role": "user", "content": rng.choice(config.pushbacks)}] for p in user}
         keys = [(p, k) for p in user for k in ("keeps", "caves")]
         texts = generator.map([response_messages(k, turns[p], policies[p] if k == "keeps" else None) for p, k in keys], progress=progress,
@@ -365,7 +368,7 @@ def synthesize(graph, out, config: SynthConfig | dict | None = None, generator=N
     verdicts = {}
     if judge is not None:
         asks = [(p, k) for p in user for k in ("wise", "naive")]          # the naive answer is the judge's control
-        got = judge.map([judge_messages(user[p][0]["content"], answers[(p, k)], policies[p]) for p, k in asks], schema=Attends,
+        got = judge.map([judge_messages(user[p][0]["content"], answers[(p, k)][0], policies[p]) for p, k in asks], schema=Attends,
                         progress=progress)
         verdicts = {a: v.verdict for a, v in zip(asks, got)}
     phase("judge")
@@ -381,7 +384,7 @@ def synthesize(graph, out, config: SynthConfig | dict | None = None, generator=N
                     graph_hash=ghash, h=str(config.h), generator=model_name, seed=config.seed, split=r.split,
                     judge_verdict=verdicts.get((p, "wise")), judge_control_verdict=verdicts.get((p, "naive")))
     titles = {p: meta[p].card_titles for p in meta}
-    pairs = [(p, k, user[p], answers[(p, "wise")], answers[(p, k)]) for p, k in wanted if k in config.kinds]
+    pairs = [(p, k, user[p], answers[(p, "wise")][0], rejected) for p, k in wanted if k in config.kinds for rejected in answers[(p, k)]]
     if pushback: pairs += [(p, "caves", pushback["turns"][p], pushback[(p, "keeps")], pushback[(p, "caves")]) for p in user]
     for p, k, conversation, chosen, rejected in pairs:
         why = None
@@ -407,7 +410,7 @@ def synthesize(graph, out, config: SynthConfig | dict | None = None, generator=N
         key = json.dumps(r["prompt"])
         if key in seen: continue
         seen.add(key)
-        full = answers[(r["prompt_id"], "wise")] if r["rejected_kind"] != "caves" else pushback[(r["prompt_id"], "keeps")]
+        full = answers[(r["prompt_id"], "wise")][0] if r["rejected_kind"] != "caves" else pushback[(r["prompt_id"], "keeps")]
         sft.append({"prompt": r["prompt"], "completion": [{"role": "assistant", "content": full}],
                     **{c: r[c] for c in PROVENANCE + ["split", "unseen_context", "judge_verdict"]}})
     if not rows or not any(r["split"] == "train" for r in rows) or not any(r["split"] == "test" for r in rows):
