@@ -203,3 +203,12 @@ def test_a_config_name_cannot_lead_the_run_folder_outside(tmp_path):
     res = wm("run", "--config", cfg, "--runs-dir", tmp_path / "runs")
     assert res.returncode == 2 and "not a run name" in res.stderr and str(cfg) in res.stderr
     assert not any(tmp_path.glob("**/config.yaml")) and not (tmp_path.parent / "escape").exists()
+
+
+def test_files_of_a_run_share_one_permission(statistics_run):
+    "Every file a run writes has the same permissions (atomic writes used to leave config.yaml and markers at 0600)."
+    run_dir, _ = statistics_run
+    modes = {p.relative_to(run_dir).as_posix(): oct(p.stat().st_mode & 0o777) for p in run_dir.rglob("*") if p.is_file()}
+    assert len(set(modes.values())) == 1, modes
+    dirs = {oct(p.stat().st_mode & 0o777) for p in run_dir.rglob("*") if p.is_dir()}
+    assert len(dirs) == 1, dirs

@@ -19,8 +19,8 @@ class InputError(ValueError):
         return (f"{where}: " if where else "") + self.message + (f" Fix: {self.fix}" if self.fix else "")
 
 # %% auto #0
-__all__ = ['InputError', 'input_error_from_validation', 'read_json', 'read_yaml', 'atomic_write_text', 'atomic_write_json',
-           'atomic_dir', 'cache_dir', 'git_sha', 'environment_info']
+__all__ = ['InputError', 'input_error_from_validation', 'read_json', 'read_yaml', 'new_file_mode', 'atomic_write_text',
+           'atomic_write_json', 'atomic_dir', 'cache_dir', 'git_sha', 'environment_info']
 
 # %% ../nbs/00_core.ipynb #65eb9bc0
 def _loc_to_field(loc: tuple, prefix: str = "") -> str:
@@ -65,12 +65,21 @@ def read_yaml(path) -> Any:
         raise InputError(f"invalid YAML{at}: {getattr(err, 'problem', err)}.", file=path, fix="fix the syntax there.") from None
 
 # %% ../nbs/00_core.ipynb #1b84d965
+def _umask() -> int:
+    mask = os.umask(0); os.umask(mask)
+    return mask
+
+def new_file_mode() -> int:
+    "The permissions a plainly created file gets here (0666 less the umask): temporary files are 0600 until given these."
+    return 0o666 & ~_umask()
+
 def atomic_write_text(path, text: str) -> Path:
-    "Write `text` to `path` through a temporary file and a rename."
+    "Write `text` to `path` through a temporary file and a rename; the file gets the usual permissions (0666 less the umask)."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f: f.write(text)
+        os.chmod(tmp, new_file_mode())          # mkstemp makes 0600 files; a result is as readable as any other file
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError): os.unlink(tmp)
@@ -86,6 +95,7 @@ def atomic_dir(path) -> Iterator[Path]:
     "Yield a temporary folder; on success it replaces `path` whole, on error it is removed and `path` is untouched."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
+    os.chmod(tmp, 0o777 & ~_umask())            # mkdtemp makes 0700 folders; the result gets the usual permissions
     try:
         yield tmp
         if path.exists():

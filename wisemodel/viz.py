@@ -8,7 +8,7 @@ import contextlib, json, os, tempfile, textwrap
 from pathlib import Path
 import numpy as np
 import pandas as pd
-from .core import InputError, atomic_write_text
+from .core import InputError, atomic_write_text, new_file_mode
 
 def _canonical_of(graph) -> dict:
     cards = graph.cards
@@ -283,6 +283,7 @@ def save_figure(fig, path, dpi: int = 200) -> Path:
     os.close(fd)
     try:
         fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format=fmt)
+        os.chmod(tmp, new_file_mode())          # the temporary file was 0600; a figure is as readable as any file
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError): os.unlink(tmp)
