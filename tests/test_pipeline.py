@@ -212,3 +212,10 @@ def test_files_of_a_run_share_one_permission(statistics_run):
     assert len(set(modes.values())) == 1, modes
     dirs = {oct(p.stat().st_mode & 0o777) for p in run_dir.rglob("*") if p.is_dir()}
     assert len(dirs) == 1, dirs
+
+
+def test_a_run_prints_no_kernel_notices(tmp_path):
+    "The kernel's 'running over TCP without encryption' warning is not printed once per stage (#10 item 14)."
+    res = wm("run", "--config", FAST, "--runs-dir", tmp_path, "--run-id", "quiet", "--stages", "statistics")
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "IPKernelApp" not in res.stderr and "without encryption" not in res.stderr, res.stderr[-2000:]

@@ -154,7 +154,8 @@ def run_pipeline(config_path=None, run_id: str | None = None, runs_dir="runs", s
         try:
             pm.execute_notebook(str(notebooks[stage]), str(out_nb), cwd=str(Path.cwd()), progress_bar=False, kernel_name="python3",
                                 parameters={"run_dir": str(run_dir.resolve()), "config_path": str(saved.resolve())},
-                                stderr_file=sys.stderr if progress else None)  # the stage's own progress bars, live
+                                stderr_file=sys.stderr if progress else None,  # the stage's own progress bars, live
+                                extra_arguments=["--IPKernelApp.log_level=ERROR"])  # not the kernel's TCP notice every stage
             if not (run_dir / stage / "metrics.json").exists():
                 raise StageFailed(stage, out_nb, f"the notebook finished without writing {run_dir / stage / 'metrics.json'}", run_dir)
         except (pm.PapermillExecutionError, StageFailed) as err:
