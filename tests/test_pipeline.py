@@ -219,3 +219,15 @@ def test_a_run_prints_no_kernel_notices(tmp_path):
     res = wm("run", "--config", FAST, "--runs-dir", tmp_path, "--run-id", "quiet", "--stages", "statistics")
     assert res.returncode == 0, res.stderr[-2000:]
     assert "IPKernelApp" not in res.stderr and "without encryption" not in res.stderr, res.stderr[-2000:]
+
+
+@pytest.mark.parametrize("name", ["tiny.yaml", "example.yaml", "gpu.yaml"])
+def test_shipped_configs_validate_every_training_section(name):
+    "Each shipped config's synth and reward sections are valid typed configs (a typo fails here, not mid-run)."
+    from wisemodel.pipeline import load_config
+    from wisemodel.synth import load_synth_config
+    from wisemodel.reward import RewardConfig
+    config = load_config(ROOT / "papers/dft/configs" / name)
+    synth = load_synth_config({"seed": config.seed, **config.synth})
+    RewardConfig(**{"seed": config.seed, **config.reward})
+    if "synth" in config.stages: assert synth.graph is None or (ROOT / synth.graph).exists()
