@@ -19,8 +19,8 @@ class InputError(ValueError):
         return (f"{where}: " if where else "") + self.message + (f" Fix: {self.fix}" if self.fix else "")
 
 # %% auto #0
-__all__ = ['InputError', 'input_error_from_validation', 'read_json', 'read_yaml', 'new_file_mode', 'atomic_write_text',
-           'atomic_write_json', 'atomic_dir', 'cache_dir', 'git_sha', 'environment_info']
+__all__ = ['InputError', 'input_error_from_validation', 'read_json', 'read_yaml', 'load_section', 'new_file_mode',
+           'atomic_write_text', 'atomic_write_json', 'atomic_dir', 'cache_dir', 'git_sha', 'environment_info']
 
 # %% ../nbs/00_core.ipynb #65eb9bc0
 def _loc_to_field(loc: tuple, prefix: str = "") -> str:
@@ -63,6 +63,17 @@ def read_yaml(path) -> Any:
         mark = getattr(err, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise InputError(f"invalid YAML{at}: {getattr(err, 'problem', err)}.", file=path, fix="fix the syntax there.") from None
+
+def load_section(model, source=None, section: str | None = None):
+    """A pydantic `model` from a dict, a YAML file (its `section`, when the file has one), an instance, or None for the
+    defaults; errors name the file and the field (`section.field`)."""
+    from pydantic import ValidationError
+    if source is None: return model()
+    if isinstance(source, model): return source
+    raw, file = (source, None) if isinstance(source, dict) else (read_yaml(source), source)
+    if isinstance(raw, dict) and section and section in raw: raw = raw[section] or {}
+    try: return model.model_validate(raw or {})
+    except ValidationError as err: raise input_error_from_validation(err, file=file, prefix=section if file else "") from None
 
 # %% ../nbs/00_core.ipynb #1b84d965
 def _umask() -> int:

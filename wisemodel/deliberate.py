@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Callable, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 import wisemodel
-from .core import InputError, read_yaml, atomic_write_json, input_error_from_validation, environment_info
+from .core import InputError, read_yaml, atomic_write_json, input_error_from_validation, environment_info, load_section
 
 DATA_DIR = Path(wisemodel.__file__).resolve().parents[1] / "data"
 DEFAULT_PERSONAS, DEFAULT_PROMPTS = DATA_DIR / "personas" / "personas.yaml", DATA_DIR / "prompts" / "prompts.yaml"
@@ -111,12 +111,7 @@ class DeliberationConfig(BaseModel):
 
 def load_deliberation_config(source=None, section: str | None = "deliberate") -> DeliberationConfig:
     "A `DeliberationConfig` from a dict, a YAML file (its `section`, when present), or None for the defaults."
-    if source is None: return DeliberationConfig()
-    if isinstance(source, DeliberationConfig): return source
-    raw, file = (source, None) if isinstance(source, dict) else (read_yaml(source), source)
-    if isinstance(raw, dict) and section and section in raw: raw = raw[section] or {}
-    try: return DeliberationConfig.model_validate(raw)
-    except ValidationError as err: raise input_error_from_validation(err, file=file, prefix=section if file else "") from None
+    return load_section(DeliberationConfig, source, section)
 
 # %% ../nbs/06_deliberate.ipynb #74a8f2a8
 def choose_participants(personas: list[Persona], n: int, adversarial_fraction: float = 0.0) -> list[Persona]:

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any, Literal
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from .core import InputError, atomic_dir, atomic_write_json, input_error_from_validation, read_yaml, environment_info
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from .core import InputError, atomic_dir, atomic_write_json, environment_info, load_section
 from .deliberate import DATA_DIR, load_prompts
 
 KINDS = ("naive", "sycophantic", "less_wise")
@@ -65,12 +65,7 @@ class SynthConfig(BaseModel):
 
 def load_synth_config(source=None, section: str | None = "synth") -> SynthConfig:
     "A `SynthConfig` from a dict, a YAML file (its `section`, when present), or None for the defaults."
-    if source is None: return SynthConfig()
-    if isinstance(source, SynthConfig): return source
-    raw, file = (source, None) if isinstance(source, dict) else (read_yaml(source), source)
-    if isinstance(raw, dict) and section and section in raw: raw = raw[section] or {}
-    try: return SynthConfig.model_validate(raw or {})
-    except ValidationError as err: raise input_error_from_validation(err, file=file, prefix=section if file else "") from None
+    return load_section(SynthConfig, source, section)
 
 # %% auto #0
 __all__ = ['KINDS', 'TRAINING_PROMPTS', 'WRITERS', 'WISE_SYSTEM', 'NAIVE_SYSTEM', 'SYCOPHANTIC_SYSTEM', 'KEEP_SYSTEM',
