@@ -57,8 +57,10 @@ def test_pairs_are_length_matched_and_trl_ready(built):
     row = pref["train"][0]
     from trl.data_utils import is_conversational
     assert is_conversational(row)
-    words = [(len(r["chosen"][0]["content"].split()), len(r["rejected"][0]["content"].split())) for r in pref["train"]]
-    assert all(abs(a - b) <= max(a, b) // 2 for a, b in words)           # trimmed to the shorter's word count
+    for r in pref["train"]:                                              # cut to the shorter's length, at a word
+        a, b = r["chosen"][0]["content"], r["rejected"][0]["content"]
+        longer = a if len(a) > len(b) else b
+        assert abs(len(a) - len(b)) <= max(len(w) for w in longer.split()) + 1, (a, b)
     from transformers import AutoTokenizer
     from wisemodel.llm import smollm2_checkpoint
     tok = AutoTokenizer.from_pretrained(smollm2_checkpoint())

@@ -228,15 +228,19 @@ def response_messages(kind: str, conversation: list[dict], policies: list[str] |
     return [{"role": "system", "content": system.format(policies=listed, sentences=sentences)}, *conversation]
 
 # %% ../nbs/07_synth.ipynb #36ee15e4
-def _trim(text: str, n_words: int) -> str:
-    "`text` cut to its first `n_words` words (whitespace normalised)."
-    return " ".join(text.split()[:n_words])
+def _trim(text: str, n_chars: int) -> str:
+    "`text` (whitespace normalised) cut at the last word boundary within `n_chars` characters."
+    text = " ".join(text.split())
+    if len(text) <= n_chars: return text
+    cut = text[:n_chars + 1]
+    return cut[:cut.rfind(" ")] if " " in cut else text[:n_chars]
 
 def match_lengths(a: str, b: str) -> tuple[str, str]:
-    """Two responses cut to the same number of words, the shorter's. Both are cut at a word, not back to a sentence end:
-    backing off would make the longer response the shorter one, a length signal of its own (measured: the length
-    baseline fell to 0.24 when the cut went back to sentence ends)."""
-    n = min(len(a.split()), len(b.split()))
+    """Two responses cut to the same length in characters, the shorter's, each at a word boundary. Both are cut at a
+    word, not back to a sentence end: backing off would make the longer response the shorter one, a length signal of its
+    own (measured: the length baseline fell to 0.24 when the cut went back to sentence ends; cutting to equal word
+    counts left it at 0.63, since the words differ in length)."""
+    n = min(len(" ".join(a.split())), len(" ".join(b.split())))
     return _trim(a, n), _trim(b, n)
 
 def quotes_card(response: str, titles: list[str], policies: list[str], n: int = 6) -> bool:
