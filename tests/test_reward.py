@@ -168,7 +168,7 @@ def test_bf16_scoring_is_opt_in_and_close(trained):
 def test_embedded_smollm2_trains_with_a_distinct_pad_token(tmp_path, work):
     "One optimizer step of the real embedded base on real synth pairs: the pad token is not <|im_end|> and padding is inert."
     data = load_preferences(work[0] / "preference")
-    DatasetDict({"train": data["train"].select(range(8)), "test": data["test"]}).save_to_disk(tmp_path / "preference")
+    DatasetDict({"train": data["train"].select(range(min(8, len(data["train"])))), "test": data["test"]}).save_to_disk(tmp_path / "preference")
     cfg = RewardConfig(epochs=1, max_length=192, batch_size=8, train_layers=1, learning_rate=1e-4)
     record = train_reward(tmp_path / "preference", tmp_path / "rm", cfg, progress=False)
     assert record["metrics"]["steps"] == 1 and record["base_model"] == "SmolLM2-135M-Instruct"
