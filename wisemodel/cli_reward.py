@@ -28,10 +28,8 @@ def _metrics_text(out, m: dict) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print the checkpoint's record (config, data provenance, metrics) as JSON.")
 def train_command(data, out, config_path, as_json):
     """Train a reward model on the preference dataset DATA (a folder saved by the synth stage) and save it in --out."""
-    from pathlib import Path
-    from wisemodel.reward import RewardConfig, _check_out, load_preferences, train_reward
+    from wisemodel.reward import RewardConfig, train_reward
     config = RewardConfig.load(config_path) if config_path else RewardConfig()
-    _check_out(Path(out)); load_preferences(data)          # refuse bad input before loading any model
     record = train_reward(data, out, config, progress=not as_json)
     emit(record, as_json, _metrics_text(out, record["metrics"]))
 

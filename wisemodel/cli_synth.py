@@ -27,15 +27,17 @@ def synth_command(graph_path, out, config_path, seed, h, new_prompts, as_json):
     from wisemodel.graph import read_graph
     from wisemodel.synth import load_synth_config, synthesize
     config = load_synth_config(config_path).model_dump()
-    overrides = {"seed": seed, "h": (h if h in (None, "inf") else _int_h(h)), "new_prompts_per_context": new_prompts}
+    overrides = {"seed": seed, "h": None if h is None else _hops_option(h), "new_prompts_per_context": new_prompts}
     config.update({k: v for k, v in overrides.items() if v is not None})
     config = load_synth_config(config)
     manifest = synthesize(read_graph(graph_path), out, config, progress=not as_json)
     emit(manifest, as_json, _synth_text(out, manifest))
 
-def _int_h(h: str) -> int:
-    try: return int(h)
-    except ValueError: raise InputError(f"--h {h!r} is not a number of hops.", field="--h", fix="use 0, 1, 2, ... or inf.") from None
+def _hops_option(h: str):
+    "`--h` parsed as `graph rank --h` parses it (`wisemodel.aggregate._hops`); errors name the option."
+    from wisemodel.aggregate import _hops
+    try: return _hops(h)
+    except InputError as err: raise InputError(f"--h {h!r}: {err.message}", field="--h", fix="use 0, 1, 2, ... or inf.") from None
 
 # %% auto #0
 __all__ = ['synth_command']

@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #cbe75443
 from __future__ import annotations
-import contextlib, json, os, shutil, subprocess, tempfile
+import contextlib, functools, json, os, shutil, subprocess, tempfile
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -72,11 +72,13 @@ def load_section(model, source=None, section: str | None = None):
     if isinstance(source, model): return source
     raw, file = (source, None) if isinstance(source, dict) else (read_yaml(source), source)
     if isinstance(raw, dict) and section and section in raw: raw = raw[section] or {}
-    try: return model.model_validate(raw or {})
+    try: return model.model_validate(raw)
     except ValidationError as err: raise input_error_from_validation(err, file=file, prefix=section if file else "") from None
 
 # %% ../nbs/00_core.ipynb #1b84d965
+@functools.lru_cache(maxsize=1)
 def _umask() -> int:
+    "The process's umask, read once (reading it means setting it for a moment, which other threads would see)."
     mask = os.umask(0); os.umask(mask)
     return mask
 

@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_synth.ipynb #75d52c9d
 from __future__ import annotations
-import hashlib, json, random, time
+import json, random, time
 from pathlib import Path
 from typing import Any, Literal
 import numpy as np
@@ -74,10 +74,6 @@ __all__ = ['KINDS', 'TRAINING_PROMPTS', 'WRITERS', 'WISE_SYSTEM', 'NAIVE_SYSTEM'
            'select_responses', 'Attends', 'judge_messages', 'synthesize', 'load_synth']
 
 # %% ../nbs/07_synth.ipynb #25697df7
-class _NewPrompt(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    message: str = Field(description="the user's message, first person, 2-3 sentences")
-
 WRITERS = ("a student", "a parent", "someone in their sixties", "a nurse", "a shop owner", "a new immigrant", "a teacher",
            "a farmer", "a software developer", "a retired soldier", "a single father", "a university professor")
 
@@ -203,7 +199,7 @@ def wise_cards(graph, prompts: pd.DataFrame, config: SynthConfig) -> pd.DataFram
         below = below[below["score"] < top["score"].min() - 1e-9]
         rows.append(dict(prompt_id=r.prompt_id, card_ids=list(top["card"]), card_titles=list(top["title"].astype(str)),
                          card_scores=[float(x) for x in top["score"]],
-                         card_shares=[float(x) for x in top["share"]] if "share" in top else [],
+                         card_shares=[float(x) for x in top["share"]],
                          less_wise_card_id=str(below["card"].iloc[-1]) if len(below) else None,
                          less_wise_score=float(below["score"].iloc[-1]) if len(below) else None))
     return pd.DataFrame(rows)
@@ -280,7 +276,7 @@ def select_responses(samples: dict, policies: dict, less: dict, titles: dict, ke
         elif kind == "naive": out[(p, kind)] = [o[0] for o in sorted(options, key=lambda o: o[1])[:keep]]
         elif kind == "less_wise": out[(p, kind)] = [o[0] for o in sorted(options, key=lambda o: -o[1])[:keep]]
         else: out[(p, kind)] = [o[0] for o in options[:keep]]
-    return out
+    return {key: list(dict.fromkeys(texts)) for key, texts in out.items()}     # the same text twice is one pair
 
 # %% ../nbs/07_synth.ipynb #be081703
 class Attends(BaseModel):
@@ -352,7 +348,6 @@ def synthesize(graph, out, config: SynthConfig | dict | None = None, generator=N
         for key, t in zip(wanted, texts): samples[key].append(t.strip())
     answers = select_responses(samples, policies, less, {r.prompt_id: list(r.card_titles) for r in base.itertuples()},
                                keep=config.rejected_per_kind)
-    answers.update({key: list(dict.fromkeys(texts)) for key, texts in answers.items()})     # the same text twice is one pair
     phase("responses")
     pushback = {}
     if config.pushback:
@@ -372,7 +367,6 @@ def synthesize(graph, out, config: SynthConfig | dict | None = None, generator=N
         verdicts = {a: v.verdict for a, v in zip(asks, got)}
     phase("judge")
 
-    from wisemodel.llm import LLMRoles
     model_name = getattr(generator, "config", None) and generator.config.model
     ghash, rows, sft, dropped = graph_hash(graph), [], [], []
     meta = {r.prompt_id: r for r in base.itertuples()}
@@ -399,9 +393,10 @@ def synthesize(graph, out, config: SynthConfig | dict | None = None, generator=N
                                [policies[r["prompt_id"]] for r in rows] * 2)
     for r, m in zip(rows, margins[:len(rows)] - margins[len(rows):]): r["attention_margin"] = float(m)
     if config.min_attention_margin is not None:
-        low = [r for r in rows if r["attention_margin"] < config.min_attention_margin and r["rejected_kind"] != "caves"]
-        dropped += [{**r, "reason": f"chosen attends less to the policies than rejected (margin < {config.min_attention_margin})"} for r in low]
-        rows = [r for r in rows if r not in low]
+        why = f"chosen attends less to the policies than rejected (margin < {config.min_attention_margin})"
+        low = [r["attention_margin"] < config.min_attention_margin and r["rejected_kind"] != "caves" for r in rows]
+        dropped += [{**r, "reason": why} for r, is_low in zip(rows, low) if is_low]
+        rows = [r for r, is_low in zip(rows, low) if not is_low]
     train_ctx = {r["context_id"] for r in rows if r["split"] == "train"}
     for r in rows: r["unseen_context"] = r["split"] == "test" and r["context_id"] not in train_ctx
     seen = set()
@@ -417,9 +412,8 @@ def synthesize(graph, out, config: SynthConfig | dict | None = None, generator=N
                          field="synth", fix="raise new_prompts_per_context, add prompt files, or relax min_attention_margin. "
                          + "; ".join(sorted({d['reason'] for d in dropped}))[:400])
     usage = {role: llm.usage for role, llm in (("generator", generator), ("judge", judge)) if llm is not None}
-    judged = [v for v in verdicts.items()]
-    def rate(kind): 
-        vs = [v for (p, k), v in judged if k == kind]
+    def rate(kind):
+        vs = [v for (p, k), v in verdicts.items() if k == kind]
         return round(sum(v == "yes" for v in vs) / len(vs), 4) if vs else None
     manifest = {
         "graph_hash": ghash, "h": str(config.h), "seed": config.seed, "config": config.model_dump(),
@@ -440,7 +434,7 @@ def synthesize(graph, out, config: SynthConfig | dict | None = None, generator=N
         _dataset_dict(rows).save_to_disk(str(tmp / "preference"))
         _dataset_dict(sft).save_to_disk(str(tmp / "sft"))
         prompts.drop(columns=["cluster"]).to_csv(tmp / "prompts.csv", index=False)
-        pd.DataFrame(dropped, columns=list(rows[0]) + ["reason"] if rows else None).to_csv(tmp / "dropped.csv", index=False)
+        pd.DataFrame(dropped, columns=list(rows[0]) + ["reason"]).to_csv(tmp / "dropped.csv", index=False)
         atomic_write_json(tmp / "manifest.json", manifest)
     phase("saved"); phases.close()
     return manifest
@@ -449,9 +443,8 @@ def synthesize(graph, out, config: SynthConfig | dict | None = None, generator=N
 def load_synth(folder) -> tuple:
     "The `preference` and `sft` `DatasetDict`s and the manifest of a synth folder."
     from datasets import load_from_disk
-    import json as _json
     folder = Path(folder)
     if not _finished(folder):
         raise InputError("not a finished synth folder (no manifest.json).", file=folder,
                          fix="pass the folder `wisemodel synth --out` or the pipeline's `synth` stage wrote.")
-    return load_from_disk(str(folder / "preference")), load_from_disk(str(folder / "sft")), _json.loads((folder / "manifest.json").read_text())
+    return load_from_disk(str(folder / "preference")), load_from_disk(str(folder / "sft")), json.loads((folder / "manifest.json").read_text())
