@@ -25,6 +25,7 @@ class PipelineConfig(BaseModel):
     aggregate: dict[str, Any] = Field(default_factory=dict)
     synth: dict[str, Any] = Field(default_factory=dict)      # wisemodel.synth.SynthConfig
     reward: dict[str, Any] = Field(default_factory=dict)     # wisemodel.reward.RewardConfig
+    policy: dict[str, Any] = Field(default_factory=dict)     # wisemodel.policy.PolicyConfig
 
 def load_config(path) -> PipelineConfig:
     "Load a pipeline config YAML, with errors that name the file and the field."
