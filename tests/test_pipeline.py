@@ -99,7 +99,11 @@ def test_the_main_job_on_the_embedded_default(tmp_path):
     assert res.returncode == 0, res.stderr[-4000:]
     run_dir = tmp_path / "main"
     metrics = json.loads(res.stdout)["metrics"]
-    assert list(metrics) == ["deliberate", "statistics", "aggregate", "synth", "reward"]
+    assert list(metrics) == ["deliberate", "statistics", "aggregate", "synth", "reward", "policy"]
+    p = metrics["policy"]
+    assert p["algorithm"] == "ppo" and p["steps"] > 0 and p["heldout_n"] > 0 and abs(p["kl_last"]) < 50
+    assert (run_dir / "policy/checkpoint/README.md").exists() and (run_dir / "figures/policy_training.png").exists()
+    assert not (run_dir / "policy/checkpoint.partial").exists()
     graph = read_graph(run_dir / "graph").validate()
     summary = graph_summary(graph)
     assert summary["cards"] >= 2 and summary["votes"] >= 2 and summary["edges"] >= 1
@@ -230,4 +234,6 @@ def test_shipped_configs_validate_every_training_section(name):
     config = load_config(ROOT / "papers/dft/configs" / name)
     synth = load_synth_config({"seed": config.seed, **config.synth})
     RewardConfig(**{"seed": config.seed, **config.reward})
+    from wisemodel.policy import PolicyConfig
+    PolicyConfig(**{"seed": config.seed, **config.policy})
     if "synth" in config.stages: assert synth.graph is None or (ROOT / synth.graph).exists()

@@ -3,7 +3,7 @@
 # %% auto #0
 __all__ = ['policy', 'train_command']
 
-# %% ../nbs/09i_cli_policy.ipynb #d691a2e9
+# %% ../nbs/09i_cli_policy.ipynb #075db7ec
 import click
 from .cli import _Group, cli, emit
 
