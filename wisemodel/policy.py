@@ -11,8 +11,8 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .core import (InputError, atomic_dir, atomic_write_json, atomic_write_text, environment_info,
-                            input_error_from_validation, read_json, read_yaml)
-from .reward import DEFAULT_BASE, bf16_supported
+                            input_error_from_validation, read_json)
+from .reward import DEFAULT_BASE, _base_path, _check_out, device_and_bf16
 
 ALGORITHMS = ("ppo", "grpo", "rloo", "dpo")
 
@@ -259,15 +259,6 @@ def reference_logits(model, input_ids, attention_mask, n_response: int):
                     logits_to_keep=n_response + 1, use_cache=False)
     return out.logits[:, :-1]
 
-def _base_path(base: str, field: str = "policy.base_model") -> str:
-    if base == DEFAULT_BASE:
-        from wisemodel.llm import smollm2_checkpoint
-        return str(smollm2_checkpoint())
-    if not (Path(base) / "config.json").exists():
-        raise InputError("the base model is not a local checkpoint folder (no config.json).", file=base, field=field,
-                         fix=f"use {DEFAULT_BASE!r} (the embedded model) or a folder saved with save_pretrained.")
-    return base
-
 def _tokenizer(path):
     "The base's tokenizer, left-padding, with a pad token distinct from EOS (SmolLM2's pad is its EOS)."
     from transformers import AutoTokenizer
@@ -275,15 +266,6 @@ def _tokenizer(path):
     tokenizer = _distinct_pad(AutoTokenizer.from_pretrained(path))
     tokenizer.padding_side = "left"
     return tokenizer
-
-def _device_and_bf16(config: PolicyConfig) -> tuple[str, bool]:
-    import torch
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    bf16 = bf16_supported(device) if config.bf16 is None else config.bf16
-    if bf16 and not bf16_supported(device):
-        raise InputError(f"bf16 was asked for, but this {device} does not support it natively.", field="policy.bf16",
-                         fix="set bf16: null (detect) or false.")
-    return device, bf16
 
 def _lora_config(model, config: PolicyConfig, task_type: str = "CAUSAL_LM"):
     from peft import LoraConfig
@@ -296,7 +278,7 @@ def load_policy_models(config: PolicyConfig, reward_path: str | None, device: st
     "(actor_critic, reference, tokenizer): the trainable policy with its critic, and π_ref (None when it is the adapter switched off)."
     import copy, torch
     from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification
-    base = _base_path(config.base_model)
+    base = _base_path(config.base_model, "policy.base_model")
     tokenizer = _tokenizer(base)
     policy = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32)
     policy.config.pad_token_id = tokenizer.pad_token_id
@@ -474,7 +456,8 @@ def heldout_reward(model, tokenizer, reward_model, prompts: list[dict], config: 
     its standard error over prompts (the unit), and each response."""
     if not prompts: return {"mean": None, "sem": None, "n": 0, "responses": []}
     query, too_long = encode_prompts(tokenizer, [p["prompt"] for p in prompts], config.max_prompt_length)
-    kept = [p for i, p in enumerate(prompts) if i not in set(too_long)]
+    skipped = set(too_long)
+    kept = [p for i, p in enumerate(prompts) if i not in skipped]
     query = [q for q in query for _ in range(config.eval_samples)]
     kept = [p for p in kept for _ in range(config.eval_samples)]
     texts, has_eos = [], []
@@ -493,13 +476,6 @@ def _work_dir(out: Path) -> Path: return out.with_name(out.name + ".partial")
 
 _POLICY_FILE = "wisemodel_policy.json"
 
-def _check_out(out: Path):
-    if (out / _POLICY_FILE).exists():
-        raise InputError("already holds a finished policy; refusing to overwrite it.", file=out,
-                         fix="pass another --out folder, or delete this one first.")
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise InputError("exists and is not an empty folder; refusing to overwrite it.", file=out, fix="pass a new --out folder.")
-
 def _open_work(out: Path, config: PolicyConfig) -> Path:
     "The run's state folder; refuses one left by a run with another config."
     work = _work_dir(out)
@@ -513,6 +489,10 @@ def _open_work(out: Path, config: PolicyConfig) -> Path:
     else:
         atomic_write_json(saved, {"config_hash": config.config_hash(), "config": config.model_dump()})
     return work
+
+def _write_log(path: Path, log: list[dict]):
+    "Write a whole `log.jsonl` (one JSON object per step) atomically."
+    atomic_write_text(path, "".join(json.dumps(r, default=float) + "\n" for r in log))
 
 def _append_log(work: Path, row: dict):
     with open(work / "log.jsonl", "a", encoding="utf-8") as f: f.write(json.dumps(row, default=float) + "\n")
@@ -554,13 +534,14 @@ def _trainable_state(ac) -> dict:
 def _train_ppo(folder: Path, out: Path, config: PolicyConfig, reward_model, progress: bool) -> dict:
     import torch, transformers
     from tqdm.auto import tqdm
-    device, bf16 = _device_and_bf16(config)
+    device, bf16 = device_and_bf16(config.bf16, "policy.bf16")
     transformers.set_seed(config.seed)
     accelerator = _accelerator(bf16, device)
     ac, reference, tokenizer = load_policy_models(config, reward_model.folder if reward_model else None, str(accelerator.device))
     prompts = load_prompts(folder)
     query, too_long = encode_prompts(tokenizer, [p["prompt"] for p in prompts["train"]], config.max_prompt_length)
-    train = [p for i, p in enumerate(prompts["train"]) if i not in set(too_long)]
+    skipped = set(too_long)
+    train = [p for i, p in enumerate(prompts["train"]) if i not in skipped]
     if not train: raise InputError(f"every training prompt is longer than max_prompt_length={config.max_prompt_length} tokens.",
                                    field="policy.max_prompt_length", fix="raise max_prompt_length.")
     heldout = prompts["test"][:config.eval_prompts]
@@ -580,7 +561,7 @@ def _train_ppo(folder: Path, out: Path, config: PolicyConfig, reward_model, prog
         optimizer.load_state_dict(state["optimizer"]); scheduler.load_state_dict(state["scheduler"])
         kl_ctl.value, log, start, evals = state["kl_coef"], state["log"], state["step"], state["evals"]
         _set_rng_state(state["rng"])
-    atomic_write_text(work / "log.jsonl", "".join(json.dumps(r, default=float) + "\n" for r in log))
+    _write_log(work / "log.jsonl", log)
 
     def evaluate(tag: str, model, seed: int):
         t0 = time.perf_counter()
@@ -654,9 +635,9 @@ def _train_trl(folder: Path, out: Path, config: PolicyConfig, reward_model, prog
     from datasets import Dataset, load_from_disk
     from transformers import AutoModelForCausalLM
     from transformers.trainer_utils import get_last_checkpoint
-    device, bf16 = _device_and_bf16(config)
+    device, bf16 = device_and_bf16(config.bf16, "policy.bf16")
     transformers.set_seed(config.seed)
-    base = _base_path(config.base_model)
+    base = _base_path(config.base_model, "policy.base_model")
     tokenizer = _tokenizer(base)
     work = _open_work(out, config)
     prompts = load_prompts(folder)
@@ -674,11 +655,10 @@ def _train_trl(folder: Path, out: Path, config: PolicyConfig, reward_model, prog
     peft_config = _lora_config(model, config) if config.lora else None
     last = get_last_checkpoint(str(work / "trl")) if (work / "trl").exists() else None
     if last: log = [r for r in log if r["step"] <= int(last.rsplit("-", 1)[-1])]   # the steps after the checkpoint are redone
-    atomic_write_text(work / "log.jsonl", "".join(json.dumps(r, default=float) + "\n" for r in log))
+    _write_log(work / "log.jsonl", log)
     callback = _log_callback(work, log)
     extra: dict = {}
     if config.algorithm in ("grpo", "rloo"):
-        if reward_model is None: raise InputError(f"{config.algorithm} needs a reward model.", field="policy.reward_model")
         from trl import GRPOConfig, GRPOTrainer, RLOOConfig, RLOOTrainer
         cfg_cls, trainer_cls = (GRPOConfig, GRPOTrainer) if config.algorithm == "grpo" else (RLOOConfig, RLOOTrainer)
         train = Dataset.from_list([{"prompt": p["prompt"]} for p in prompts["train"]])
@@ -805,7 +785,7 @@ def train_policy(data, out, config: PolicyConfig | None = None, reward_model=Non
     held-out reward is measured. An interrupted run resumes from `<out>.partial/` when called again with the same config."""
     from wisemodel.reward import RewardModel, data_provenance, load_preferences
     config = config or PolicyConfig()
-    out = Path(out); _check_out(out)
+    out = Path(out); _check_out(out, (out / _POLICY_FILE).exists(), "policy")
     folder = _synth_folder(data)
     reward_model = reward_model if reward_model is not None else config.reward_model
     if reward_model is not None and not isinstance(reward_model, RewardModel):
@@ -823,11 +803,11 @@ def train_policy(data, out, config: PolicyConfig | None = None, reward_model=Non
                "device": result["device"], "trainable_parameters": result["trainable_parameters"], **result["extra"]}
     provenance = data_provenance(load_preferences(folder / "preference"), folder / "preference")
     record = {"kind": "wisemodel-policy", "algorithm": config.algorithm, "base_model": config.base_model,
-              "base_model_path": _base_path(config.base_model), "reward_model": _reward_provenance(reward_model),
+              "base_model_path": _base_path(config.base_model, "policy.base_model"), "reward_model": _reward_provenance(reward_model),
               "config": config.model_dump(), "data": provenance, "environment": environment_info(), "metrics": metrics}
     with atomic_dir(out) as tmp:
         result["policy"].save_pretrained(tmp); result["tokenizer"].save_pretrained(tmp)
-        atomic_write_text(tmp / "log.jsonl", "".join(json.dumps(r, default=float) + "\n" for r in log))
+        _write_log(tmp / "log.jsonl", log)
         atomic_write_json(tmp / "evals.json", evals)
         atomic_write_json(tmp / "metrics.json", metrics)
         atomic_write_json(tmp / _POLICY_FILE, record)

@@ -55,10 +55,20 @@ def bf16_supported(device: str = "cpu") -> bool:
     cpu = torch.cpu
     return any(getattr(cpu, f, lambda: False)() for f in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"))
 
+def device_and_bf16(bf16: bool | None, field: str = "bf16") -> tuple[str, bool]:
+    "The training device (CUDA when there is one) and whether to use bf16: detected for None; True where unsupported is an error naming `field`."
+    import torch
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    use = bf16_supported(device) if bf16 is None else bf16
+    if use and not bf16_supported(device):
+        raise InputError(f"bf16 was asked for, but this {device} does not support it natively.", field=field, fix="set bf16: null (detect) or false.")
+    return device, use
+
 # %% auto #0
 __all__ = ['DEFAULT_BASE', 'REJECTED_KINDS', 'PREFERENCE_COLUMNS', 'PROVENANCE_COLUMNS', 'RewardConfig', 'bf16_supported',
-           'load_preferences', 'data_provenance', 'toy_preferences', 'train_reward', 'calibration_table',
-           'evaluate_pairs', 'plot_calibration', 'model_card', 'RewardModel', 'tiny_base_model', 'bench_reward']
+           'device_and_bf16', 'load_preferences', 'data_provenance', 'toy_preferences', 'train_reward',
+           'calibration_table', 'evaluate_pairs', 'plot_calibration', 'model_card', 'RewardModel', 'tiny_base_model',
+           'bench_reward']
 
 # %% ../nbs/07a_reward.ipynb #9817c624
 PREFERENCE_COLUMNS = ("prompt", "chosen", "rejected", "rejected_kind", "unseen_context")
@@ -237,12 +247,13 @@ def _score_ids(model, ids: list[list[int]], pad_id: int, batch_size: int, progre
 # %% ../nbs/07a_reward.ipynb #93bc32bf
 _REWARD_FILE = "wisemodel_reward.json"
 
-def _base_path(base: str) -> str:
+def _base_path(base: str, field: str = "reward.base_model") -> str:
+    "The checkpoint folder of a base model: the embedded SmolLM2 for DEFAULT_BASE, else a local folder (checked)."
     if base == DEFAULT_BASE:
         from wisemodel.llm import smollm2_checkpoint
         return str(smollm2_checkpoint())
     if not (Path(base) / "config.json").exists():
-        raise InputError("the base model is not a local checkpoint folder (no config.json).", file=base, field="reward.base_model",
+        raise InputError("the base model is not a local checkpoint folder (no config.json).", file=base, field=field,
                          fix=f"use {DEFAULT_BASE!r} (the embedded model) or a folder saved with save_pretrained.")
     return base
 
@@ -268,9 +279,10 @@ def _freeze_below(model, n: int) -> list[int]:
 def _is_reward_checkpoint(folder: Path) -> bool:
     return (folder / _REWARD_FILE).exists() and (folder / "config.json").exists()
 
-def _check_out(out: Path):
-    if _is_reward_checkpoint(out):
-        raise InputError("already holds a finished reward model; refusing to overwrite it.", file=out,
+def _check_out(out: Path, finished: bool | None = None, what: str = "reward model"):
+    "Refuse an `out` that holds a finished `what` (`finished`: default, a reward checkpoint) or anything else."
+    if _is_reward_checkpoint(out) if finished is None else finished:
+        raise InputError(f"already holds a finished {what}; refusing to overwrite it.", file=out,
                          fix="pass another --out folder, or delete this one first.")
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise InputError("exists and is not an empty folder; refusing to overwrite it.", file=out, fix="pass a new --out folder.")
@@ -286,10 +298,7 @@ def train_reward(data, out, config: RewardConfig | None = None, progress: bool =
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
     from trl import RewardConfig as TRLRewardConfig, RewardTrainer
     if config.threads: torch.set_num_threads(config.threads)
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    bf16 = bf16_supported(device) if config.bf16 is None else config.bf16
-    if bf16 and not bf16_supported(device):
-        raise InputError(f"bf16 was asked for, but this {device} does not support it natively.", field="reward.bf16", fix="set bf16: null (detect) or false.")
+    device, bf16 = device_and_bf16(config.bf16, "reward.bf16")
     provenance = data_provenance(data, path)
     transformers.set_seed(config.seed, deterministic=False)
     tokenizer = _distinct_pad(AutoTokenizer.from_pretrained(base))
