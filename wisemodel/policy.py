@@ -98,7 +98,8 @@ class PolicyConfig(BaseModel):
 __all__ = ['ALGORITHMS', 'PolicyConfig', 'load_prompts', 'left_pad', 'response_mask', 'position_ids', 'whiten', 'token_logprobs',
            'kl_per_token', 'gae', 'explained_variance', 'ppo_losses', 'AdaptiveKL', 'ActorCritic', 'reference_logits',
            'load_policy_models', 'encode_prompts', 'rollout', 'decode_responses', 'score_responses', 'ppo_step',
-           'heldout_reward', 'plot_training', 'train_policy', 'model_card', 'toy_synth']
+           'heldout_reward', 'plot_training', 'train_policy', 'model_card', 'toy_synth', 'learning_curve',
+           'plot_learning_curve']
 
 # %% ../nbs/07b_policy.ipynb #706573ef
 def _synth_folder(data) -> Path:
@@ -274,8 +275,9 @@ def _lora_config(model, config: PolicyConfig, task_type: str = "CAUSAL_LM"):
     linear = sorted({name.rsplit(".", 1)[-1] for name, m in _transformer_blocks(model).named_modules() if isinstance(m, nn.Linear)})
     return LoraConfig(task_type=task_type, r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=0.0, target_modules=linear)
 
-def load_policy_models(config: PolicyConfig, reward_path: str | None, device: str):
-    "(actor_critic, reference, tokenizer): the trainable policy with its critic, and π_ref (None when it is the adapter switched off)."
+def load_policy_models(config: PolicyConfig, reward_path: str | None, device: str, bf16: bool = False):
+    """(actor_critic, reference, tokenizer): the trainable policy with its critic, and π_ref (None when it is the adapter switched off).
+    Under bf16 the frozen reference is stored in bf16 (its forward runs under bf16 autocast anyway): half its memory."""
     import copy, torch
     from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification
     base = _base_path(config.base_model, "policy.base_model")
@@ -288,7 +290,7 @@ def load_policy_models(config: PolicyConfig, reward_path: str | None, device: st
         from peft import get_peft_model
         policy = get_peft_model(policy, _lora_config(policy, config))
     else:
-        reference = copy.deepcopy(policy).eval().requires_grad_(False)
+        reference = copy.deepcopy(policy).eval().requires_grad_(False).to(torch.bfloat16 if bf16 else torch.float32)
         if config.train_layers:
             from wisemodel.reward import _freeze_below
             _freeze_below(policy, config.train_layers)
@@ -537,7 +539,7 @@ def _train_ppo(folder: Path, out: Path, config: PolicyConfig, reward_model, prog
     device, bf16 = device_and_bf16(config.bf16, "policy.bf16")
     transformers.set_seed(config.seed)
     accelerator = _accelerator(bf16, device)
-    ac, reference, tokenizer = load_policy_models(config, reward_model.folder if reward_model else None, str(accelerator.device))
+    ac, reference, tokenizer = load_policy_models(config, reward_model.folder if reward_model else None, str(accelerator.device), bf16)
     prompts = load_prompts(folder)
     query, too_long = encode_prompts(tokenizer, [p["prompt"] for p in prompts["train"]], config.max_prompt_length)
     skipped = set(too_long)
@@ -547,7 +549,7 @@ def _train_ppo(folder: Path, out: Path, config: PolicyConfig, reward_model, prog
     heldout = prompts["test"][:config.eval_prompts]
 
     params = [p for p in ac.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=config.learning_rate)
+    optimizer = torch.optim.AdamW(params, lr=config.learning_rate, fused=True)   # one fused kernel: ~10x faster than the per-tensor loop on CPU
     scheduler = _scheduler(optimizer, config, config.steps * config.ppo_epochs * config.minibatches)
     ac, optimizer = accelerator.prepare(ac, optimizer)
     unwrapped = accelerator.unwrap_model(ac)
@@ -577,7 +579,7 @@ def _train_ppo(folder: Path, out: Path, config: PolicyConfig, reward_model, prog
         ref_now = config.ref_reward_every > 0 and step % config.ref_reward_every == 0
         row = ppo_step(ac, reference, optimizer, scheduler, tokenizer, reward_model, [train[i]["prompt"] for i in idx],
                        [query[i] for i in idx], config, kl_ctl, seed=config.seed * 100_003 + step, accelerator=accelerator, ref_reward=ref_now)
-        row = {"step": step + 1, **row}
+        row = {"step": step + 1, **row, "time": round(time.time(), 3)}     # wall clock at the end of the step
         if config.eval_every and (step + 1) % config.eval_every == 0 and step + 1 < config.steps:
             evaluate(f"step-{step + 1}", unwrapped.policy, config.seed + 7); row["heldout_reward"] = evals[f"step-{step + 1}"]["mean"]
         log.append(row); _append_log(work, row)
@@ -610,7 +612,7 @@ def _log_callback(work: Path, log: list):
             if "completions/clipped_ratio" in logs: row["eos_share"] = 1 - float(logs["completions/clipped_ratio"])
             episodes = args.per_device_train_batch_size * args.gradient_accumulation_steps if ("reward" in logs or "rewards/accuracies" in logs) else 0
             row.update(step_seconds=round(getattr(self, "seconds", float("nan")), 3), episodes=episodes,   # GRPO/RLOO reuse a generation batch over num_iterations steps
-                       trl={k: v for k, v in logs.items() if isinstance(v, (int, float))})
+                       time=round(time.time(), 3), trl={k: v for k, v in logs.items() if isinstance(v, (int, float))})
             log.append(row); _append_log(work, row)
     return ToWisemodelLog()
 
@@ -783,17 +785,19 @@ def train_policy(data, out, config: PolicyConfig | None = None, reward_model=Non
 
     `reward_model` is a `RewardModel` or a folder (default: `config.reward_model`); DPO works without one, then no
     held-out reward is measured. An interrupted run resumes from `<out>.partial/` when called again with the same config."""
+    import torch
     from wisemodel.reward import RewardModel, data_provenance, load_preferences
     config = config or PolicyConfig()
     out = Path(out); _check_out(out, (out / _POLICY_FILE).exists(), "policy")
     folder = _synth_folder(data)
     reward_model = reward_model if reward_model is not None else config.reward_model
     if reward_model is not None and not isinstance(reward_model, RewardModel):
-        reward_model = RewardModel.load(reward_model)
+        bf16 = device_and_bf16(config.bf16, "policy.bf16")[1]
+        reward_model = RewardModel.load(reward_model, bf16=bf16)
+        if bf16: reward_model.model.to(torch.bfloat16)        # frozen, and scored under bf16 anyway: half its memory
     if reward_model is None and config.algorithm != "dpo":
         raise InputError(f"{config.algorithm} trains against a reward model, and none was given.", field="policy.reward_model",
                          fix="set reward_model to a `wisemodel reward train` folder (the pipeline uses runs/<id>/reward/checkpoint).")
-    import torch
     if config.threads: torch.set_num_threads(config.threads)
     t0 = time.perf_counter()
     result = (_train_ppo if config.algorithm == "ppo" else _train_trl)(folder, out, config, reward_model, progress)
@@ -882,3 +886,63 @@ def toy_synth(folder, seed: int = 0) -> Path:
     toy.save_to_disk(str(folder / "preference"))
     DatasetDict({s: toy[s].map(lambda r: {"completion": r["chosen"]}) for s in toy}).save_to_disk(str(folder / "sft"))
     return folder
+
+# %% ../nbs/07b_policy.ipynb #87799cdc
+def _read_log(path) -> list[dict]:
+    return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+
+def learning_curve(data, out, config: PolicyConfig, seeds=(0, 1, 2), reward_model=None, progress: bool = True) -> dict:
+    """Train `config` once per seed into `out/seed-<s>` and collect its held-out reward every `config.eval_every` steps.
+
+    Returns `curve` (seed, step, held-out reward and its standard error over prompts, KL at that step), `steps` (every
+    logged step of every seed) and `summary`: the mean held-out reward over seeds before and after, its rise, the
+    seed-to-seed spread (standard deviation over seeds of the final held-out reward), and the largest |KL|."""
+    import pandas as pd
+    if not config.eval_every:
+        raise InputError("a learning curve needs the held-out reward during training.", field="policy.eval_every",
+                         fix="set eval_every to the number of steps between measurements (e.g. steps // 5).")
+    if len(seeds) < 2: raise InputError("a seed-to-seed spread needs at least 2 seeds (3 or more to trust it).", field="seeds")
+    out = Path(out); points, steps = [], []
+    for seed in seeds:
+        folder = out / f"seed-{seed}"
+        if not (folder / _POLICY_FILE).exists():
+            train_policy(data, folder, config.model_copy(update={"seed": seed}), reward_model=reward_model, progress=progress)
+        log = _read_log(folder / "log.jsonl")
+        kl = {r["step"]: r["kl"] for r in log}
+        steps += [{"seed": seed, **{k: r.get(k) for k in ("step", "reward", "ref_reward", "kl", "entropy", "response_length", "eos_share")}} for r in log]
+        for tag, e in read_json(folder / "evals.json").items():
+            if not tag.startswith(("base", "step-", "trained")) or e.get("mean") is None: continue
+            step = 0 if tag == "base" else len(log) if tag == "trained" else int(tag.split("-")[1])
+            points.append({"seed": seed, "step": step, "heldout_reward": e["mean"], "heldout_sem": e["sem"], "kl": kl.get(step, 0.0)})
+    curve = pd.DataFrame(points).sort_values(["seed", "step"], ignore_index=True)
+    first, last = (curve[curve.step == s].set_index("seed").heldout_reward for s in (0, curve.step.max()))
+    gain = last - first
+    summary = {"seeds": list(seeds), "steps": int(curve.step.max()), "heldout_prompts": config.eval_prompts, "samples_per_prompt": config.eval_samples,
+               "heldout_reward_base": round(float(first.mean()), 4), "heldout_reward_trained": round(float(last.mean()), 4),
+               "rise": round(float(last.mean() - first.mean()), 4), "seed_spread": round(float(last.std(ddof=1)), 4),
+               "gain_per_seed": {int(s): round(float(g), 4) for s, g in gain.items()},
+               "max_abs_kl": round(float(max(abs(r["kl"]) for r in steps)), 4)}
+    summary["rises_beyond_spread"] = bool(summary["rise"] > summary["seed_spread"])
+    return {"curve": curve, "steps": pd.DataFrame(steps), "summary": summary}
+
+def plot_learning_curve(result: dict, path=None, title: str = "PPO learning curve"):
+    "Held-out reward over training (mean over seeds, band = min..max, thin lines = seeds) beside the training reward and KL."
+    import matplotlib; matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    curve, steps, s = result["curve"], result["steps"], result["summary"]
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2), dpi=90)
+    ax = axes[0]
+    for seed, c in curve.groupby("seed"): ax.plot(c.step, c.heldout_reward, lw=0.8, alpha=0.6, label=f"seed {seed}")
+    agg = curve.groupby("step").heldout_reward.agg(["mean", "min", "max"])
+    ax.plot(agg.index, agg["mean"], color="k", lw=2, marker="o", label="mean over seeds")
+    ax.fill_between(agg.index, agg["min"], agg["max"], color="k", alpha=0.12, label="min..max over seeds")
+    ax.set(title=f"held-out reward: rise {s['rise']:+.2f}, seed spread {s['seed_spread']:.2f}", xlabel="step", ylabel="reward model score")
+    ax.legend(fontsize=7)
+    for ax, key, label in ((axes[1], "reward", "training reward (batch mean)"), (axes[2], "kl", "KL to the reference (nats per response)")):
+        for seed, c in steps.groupby("seed"): ax.plot(c.step, c[key], lw=0.8, alpha=0.7, label=f"seed {seed}")
+        ax.plot(*zip(*steps.groupby("step")[key].mean().items()), color="k", lw=2, label="mean")
+        ax.set(title=label, xlabel="step"); ax.legend(fontsize=7)
+    fig.suptitle(title); fig.tight_layout()
+    if path is not None: fig.savefig(path)
+    plt.close(fig)
+    return fig
