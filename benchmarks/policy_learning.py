@@ -31,8 +31,7 @@ def main():
     from wisemodel.policy import PolicyConfig, learning_curve, plot_learning_curve
     run = Path(a.run)
     overrides = {k: yaml.safe_load(v) for k, v in (s.split("=", 1) for s in a.set)}
-    config = PolicyConfig.load(a.config).model_copy(update={"steps": a.steps, "eval_every": a.eval_every, **overrides})
-    config = PolicyConfig(**config.model_dump())          # validated again with the overrides
+    config = PolicyConfig(**{**PolicyConfig.load(a.config).model_dump(), "steps": a.steps, "eval_every": a.eval_every, **overrides})
     seeds = tuple(int(s) for s in a.seeds.split(","))
     result = learning_curve(run / "synth", Path(a.work or run / "policy_learning"), config, seeds=seeds,
                             reward_model=str(run / "reward" / "checkpoint"))
