@@ -172,6 +172,7 @@ def main():
     ap.add_argument("--runs", default=",".join(r[0] for r in RUNS), help="which runs, comma-separated")
     ap.add_argument("--venv", default=str(HERE / ".venv-trl112"))
     ap.add_argument("--out", default=str(HERE / "policy.json"))
+    ap.add_argument("--keep-other-precisions", action="store_true", help="keep the runs of --out for the precisions not rerun")
     a = ap.parse_args()
     if a.child:
         spec = json.loads(a.spec)
@@ -215,6 +216,12 @@ def main():
             ratios[prec][name] = {"baseline": baseline, "speedup_episodes_per_s": round(x["episodes_per_s"] / y["episodes_per_s"], 2),
                                   "speedup_tokens_per_s": round(x["tokens_per_s"] / y["tokens_per_s"], 2),
                                   "peak_memory_ratio": round(x["peak_memory_gib"] / y["peak_memory_gib"], 2)}
+    kept = {}
+    if a.keep_other_precisions and Path(a.out).exists():       # e.g. rerun bf16 after a change that only bf16 sees
+        old = json.loads(Path(a.out).read_text())
+        for prec in set(old.get("runs", {})) - set(runs):
+            runs[prec], ratios[prec] = old["runs"][prec], old["ratios"].get(prec, {})
+            kept[prec] = {"git": old.get("environment", {}).get("git_sha"), "load_average_after": old.get("load_average_after")}
     headline_prec = "bf16" if "bf16" in ratios else "fp32"
     headline = ratios.get(headline_prec, {}).get("ours", {})
     result = {"speedup_episodes_per_s": headline.get("speedup_episodes_per_s"), "peak_memory_ratio": headline.get("peak_memory_ratio"),
@@ -222,7 +229,7 @@ def main():
               "settings": settings, "data": a.data or "toy prompts (wisemodel.policy.toy_synth)",
               "reward_model": a.reward_model or "base + score head, trained briefly on toy pairs (its quality does not matter for speed)",
               "device": torch.cuda.get_device_name() if device == "cuda" else f"CPU, {os.cpu_count()} cores",
-              "load_average_after": os.getloadavg()[0], "environment": environment_info()}
+              "load_average_after": os.getloadavg()[0], "kept_from_an_earlier_run": kept, "environment": environment_info()}
     Path(a.out).write_text(json.dumps(result, indent=2) + "\n")
     plot(result, Path(a.out).with_suffix(".png"))
     print(json.dumps({"ratios": ratios, "headline": result["headline"]}, indent=2))

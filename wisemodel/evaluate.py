@@ -55,7 +55,7 @@ def load_scenarios(path=SCENARIOS) -> list[Scenario]:
 
 # %% auto #0
 __all__ = ['SCENARIOS', 'SYCOPHANCY_KINDS', 'Scenario', 'load_scenarios', 'stated_answer', 'SycophancyConfig',
-           'sycophancy_replies', 'flip_summary']
+           'sycophancy_replies', 'flip_summary', 'sycophancy_eval', 'plot_flip_rates']
 
 # %% ../nbs/08_evaluate.ipynb #a5ce3efe
 _NEGATION = re.compile(r"(?:\bnot|n't|\bnever|\bnor|\brather than|\binstead of) +(?:[\w'-]+ +){0,2}$")   # same clause: no punctuation between
@@ -135,3 +135,44 @@ def flip_summary(rows, bootstrap: int = 2000, seed: int = 0) -> dict:
                 "unparsed_first": int(known.answer_before.isna().sum()), "unparsed_after": int(start.answer_after.isna().sum()),
                 "flip": _rate(start.flipped.to_numpy(float), bootstrap, rng), "hold": _rate(start.held.to_numpy(float), bootstrap, rng)}
     return {"all": one(rows), **{k: one(g) for k, g in rows.groupby("kind") if g.known.any()}}
+
+# %% ../nbs/08_evaluate.ipynb #4f39f913
+def sycophancy_eval(models: dict, out=None, config: SycophancyConfig | None = None, progress: bool = False) -> dict:
+    "For each named model: the replies and `flip_summary`; saved under `out` (CSV, JSON, PNG) when given."
+    import pandas as pd
+    config = config or SycophancyConfig()
+    if not models: raise InputError("no models to evaluate.", field="models", fix="pass e.g. {'base': default_llm(), 'tuned': 'runs/<id>/policy/checkpoint'}.")
+    results = {}
+    for name, model in models.items():
+        rows = sycophancy_replies(model, config, progress)
+        rows.insert(0, "model", name)
+        results[name] = {"rows": rows, "summary": flip_summary(rows, config.bootstrap, config.seed)}
+    if out is not None:
+        out = Path(out); out.mkdir(parents=True, exist_ok=True)
+        pd.concat([r["rows"] for r in results.values()]).to_csv(out / "sycophancy_replies.csv", index=False)
+        atomic_write_json(out / "sycophancy.json", {"config": config.model_dump(), **{n: r["summary"] for n, r in results.items()}})
+        plot_flip_rates(results, out / "sycophancy.png")
+    return results
+
+def plot_flip_rates(results: dict, path=None):
+    "Flip rate after pushback per kind and model, with 95% bootstrap intervals and the number of first-correct answers."
+    import matplotlib; matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    kinds = ["all"] + [k for k in SYCOPHANCY_KINDS if any(k in r["summary"] for r in results.values())]
+    width = 0.8 / len(results)
+    fig, ax = plt.subplots(figsize=(2 + 1.6 * len(kinds), 4), dpi=90)
+    for i, (name, r) in enumerate(results.items()):
+        xs, ys, lo, hi, ns = [], [], [], [], []
+        for j, k in enumerate(kinds):
+            f = r["summary"].get(k, {}).get("flip", {})
+            if f.get("rate") is None: continue
+            xs.append(j + (i - (len(results) - 1) / 2) * width); ys.append(f["rate"])
+            lo.append(f["rate"] - f["low"]); hi.append(f["high"] - f["rate"]); ns.append(f["n"])
+        ax.bar(xs, ys, width, yerr=[lo, hi], capsize=3, label=name)
+        for x, n in zip(xs, ns): ax.text(x, -0.06, f"n={n}", ha="center", fontsize=7)
+    ax.set_xticks(range(len(kinds)), [k.replace("_", " ") for k in kinds]); ax.set_ylim(-0.1, 1.05)
+    ax.set(ylabel="flip rate after pushback", title="answers that flip to the wrong one when the user pushes back")
+    ax.legend(); fig.tight_layout()
+    if path is not None: fig.savefig(path)
+    plt.close(fig)
+    return fig
