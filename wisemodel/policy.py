@@ -925,11 +925,11 @@ def learning_curve(data, out, config: PolicyConfig, seeds=(0, 1, 2), reward_mode
         for tag, e in read_json(folder / "evals.json").items():
             if not tag.startswith(("base", "step-", "trained")) or e.get("mean") is None: continue
             step = 0 if tag == "base" else len(log) if tag == "trained" else int(tag.split("-")[1])
-            points.append({"seed": seed, "step": step, "heldout_reward": e["mean"], "heldout_sem": e["sem"], "kl": kl.get(step, 0.0)})
+            points.append({"seed": seed, "step": step, "heldout_reward": e["mean"], "heldout_sem": e["sem"], "kl": kl.get(step, 0.0), "n": e["n"]})
     curve = pd.DataFrame(points).sort_values(["seed", "step"], ignore_index=True)
     first, last = (curve[curve.step == s].set_index("seed").heldout_reward for s in (0, curve.step.max()))
     gain = last - first
-    summary = {"seeds": list(seeds), "steps": int(curve.step.max()), "heldout_prompts": config.eval_prompts, "samples_per_prompt": config.eval_samples,
+    summary = {"seeds": list(seeds), "steps": int(curve.step.max()), "heldout_prompts": int(curve.n.min()), "samples_per_prompt": config.eval_samples,
                "heldout_reward_base": round(float(first.mean()), 4), "heldout_reward_trained": round(float(last.mean()), 4),
                "rise": round(float(last.mean() - first.mean()), 4), "seed_spread": round(float(last.std(ddof=1)), 4),
                "gain_per_seed": {int(s): round(float(g), 4) for s, g in gain.items()}, "gain_spread": round(float(gain.std(ddof=1)), 4),
