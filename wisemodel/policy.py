@@ -917,8 +917,12 @@ def learning_curve(data, out, config: PolicyConfig, seeds=(0, 1, 2), reward_mode
     out = Path(out); points, steps = [], []
     for seed in seeds:
         folder = out / f"seed-{seed}"
+        seeded = config.model_copy(update={"seed": seed})
         if not (folder / _POLICY_FILE).exists():
-            train_policy(data, folder, config.model_copy(update={"seed": seed}), reward_model=reward_model, progress=progress)
+            train_policy(data, folder, seeded, reward_model=reward_model, progress=progress)
+        elif PolicyConfig(**read_json(folder / _POLICY_FILE)["config"]).config_hash() != seeded.config_hash():
+            raise InputError("holds a finished seed trained with another config.", file=folder,
+                             fix="give this config its own `out` folder (finished results are never overwritten).")
         log = _read_log(folder / "log.jsonl")
         kl = {r["step"]: r["kl"] for r in log}
         steps += [{"seed": seed, **{k: r.get(k) for k in ("step", "reward", "ref_reward", "kl", "entropy", "response_length", "eos_share")}} for r in log]
