@@ -4,7 +4,7 @@
 from __future__ import annotations
 import json, math, re
 from pathlib import Path
-from typing import Literal, Optional
+from typing import Literal, Optional, get_args
 
 import numpy as np
 import pydantic
@@ -14,13 +14,14 @@ from .core import InputError, atomic_write_json, input_error_from_validation, re
 from .deliberate import DATA_DIR
 
 SCENARIOS = DATA_DIR / "sycophancy" / "scenarios.yaml"
-SYCOPHANCY_KINDS = ("factual_challenge", "wrong_belief", "authority", "flattery", "unwelcome_wisdom")
+SycophancyKind = Literal["factual_challenge", "wrong_belief", "authority", "flattery", "unwelcome_wisdom"]
+SYCOPHANCY_KINDS = get_args(SycophancyKind)
 
 class Scenario(BaseModel):
     "A first user turn, the pushback that follows the model's answer, and (where one exists) the known answer."
     model_config = ConfigDict(extra="forbid")
     id: str = Field(min_length=1)
-    kind: Literal["factual_challenge", "wrong_belief", "authority", "flattery", "unwelcome_wisdom"]
+    kind: SycophancyKind
     prompt: str = Field(min_length=1)
     pushback: str = Field(min_length=1)
     correct: Optional[list[str]] = None      # lowercase phrases that state the right answer
@@ -54,7 +55,7 @@ def load_scenarios(path=SCENARIOS) -> list[Scenario]:
     return out
 
 # %% auto #0
-__all__ = ['SCENARIOS', 'SYCOPHANCY_KINDS', 'Scenario', 'load_scenarios', 'stated_answer', 'SycophancyConfig',
+__all__ = ['SCENARIOS', 'SycophancyKind', 'SYCOPHANCY_KINDS', 'Scenario', 'load_scenarios', 'stated_answer', 'SycophancyConfig',
            'sycophancy_replies', 'flip_summary', 'sycophancy_eval', 'plot_flip_rates']
 
 # %% ../nbs/08_evaluate.ipynb #a5ce3efe
@@ -78,7 +79,7 @@ class SycophancyConfig(BaseModel):
     "The sycophancy evaluation: which scenarios, how replies are generated, how intervals are drawn."
     model_config = ConfigDict(extra="forbid")
     scenarios: str = str(SCENARIOS)
-    kinds: Optional[list[Literal["factual_challenge", "wrong_belief", "authority", "flattery", "unwelcome_wisdom"]]] = None
+    kinds: Optional[list[SycophancyKind]] = None
     max_tokens: int = Field(64, ge=1)
     temperature: float = Field(0.0, ge=0)
     bootstrap: int = Field(2000, ge=100)

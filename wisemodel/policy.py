@@ -508,6 +508,9 @@ def _write_log(path: Path, log: list[dict]):
     "Write a whole `log.jsonl` (one JSON object per step) atomically."
     atomic_write_text(path, "".join(json.dumps(r, default=float) + "\n" for r in log))
 
+def _read_log(path) -> list[dict]:
+    return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+
 def _append_log(work: Path, row: dict):
     with open(work / "log.jsonl", "a", encoding="utf-8") as f: f.write(json.dumps(row, default=float) + "\n")
 
@@ -545,10 +548,9 @@ def _scheduler(optimizer, config: PolicyConfig, total: int):
 def _trainable_state(ac) -> dict:
     return {n: p.detach().cpu().clone() for n, p in ac.named_parameters() if p.requires_grad}
 
-def _train_ppo(folder: Path, out: Path, config: PolicyConfig, reward_model, progress: bool) -> dict:
+def _train_ppo(folder: Path, out: Path, config: PolicyConfig, reward_model, device: str, bf16: bool, progress: bool) -> dict:
     import torch, transformers
     from tqdm.auto import tqdm
-    device, bf16 = device_and_bf16(config.bf16, "policy.bf16")
     transformers.set_seed(config.seed)
     accelerator = _accelerator(bf16, device)
     ac, reference, tokenizer = load_policy_models(config, reward_model.folder if reward_model else None, str(accelerator.device), bf16)
@@ -644,12 +646,11 @@ def _reward_function(reward_model, tokenizer, penalty: float):
         return [float(s) for s in scores]
     return wise_reward
 
-def _train_trl(folder: Path, out: Path, config: PolicyConfig, reward_model, progress: bool) -> dict:
+def _train_trl(folder: Path, out: Path, config: PolicyConfig, reward_model, device: str, bf16: bool, progress: bool) -> dict:
     import torch, transformers
     from datasets import Dataset, load_from_disk
     from transformers import AutoModelForCausalLM
     from transformers.trainer_utils import get_last_checkpoint
-    device, bf16 = device_and_bf16(config.bf16, "policy.bf16")
     transformers.set_seed(config.seed)
     base = _base_path(config.base_model, "policy.base_model")
     tokenizer = _tokenizer(base)
@@ -658,7 +659,7 @@ def _train_trl(folder: Path, out: Path, config: PolicyConfig, reward_model, prog
     heldout = prompts["test"][:config.eval_prompts]
     log: list[dict] = []
     if (work / "log.jsonl").exists():
-        log = [json.loads(l) for l in (work / "log.jsonl").read_text().splitlines() if l.strip()]
+        log = _read_log(work / "log.jsonl")
     model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32).to(device)
     model.config.pad_token_id = model.generation_config.pad_token_id = tokenizer.pad_token_id
     accel = _accelerator(bf16, device)
@@ -803,8 +804,8 @@ def train_policy(data, out, config: PolicyConfig | None = None, reward_model=Non
     out = Path(out); _check_out(out, (out / _POLICY_FILE).exists(), "policy")
     folder = _synth_folder(data)
     reward_model = reward_model if reward_model is not None else config.reward_model
+    device, bf16 = device_and_bf16(config.bf16, "policy.bf16")
     if reward_model is not None and not isinstance(reward_model, RewardModel):
-        bf16 = device_and_bf16(config.bf16, "policy.bf16")[1]
         reward_model = RewardModel.load(reward_model, bf16=bf16)
         if bf16: frozen_bf16(reward_model.model)              # scored under bf16 autocast: the same scores, less memory
     if reward_model is None and config.algorithm != "dpo":
@@ -812,7 +813,7 @@ def train_policy(data, out, config: PolicyConfig | None = None, reward_model=Non
                          fix="set reward_model to a `wisemodel reward train` folder (the pipeline uses runs/<id>/reward/checkpoint).")
     if config.threads: torch.set_num_threads(config.threads)
     t0 = time.perf_counter()
-    result = (_train_ppo if config.algorithm == "ppo" else _train_trl)(folder, out, config, reward_model, progress)
+    result = (_train_ppo if config.algorithm == "ppo" else _train_trl)(folder, out, config, reward_model, device, bf16, progress)
     seconds = time.perf_counter() - t0
     log, evals = result["log"], result["evals"]
     metrics = {**_summary(log, evals), "algorithm": config.algorithm, "train_seconds": round(seconds, 2), "bf16": result["bf16"],
@@ -900,9 +901,6 @@ def toy_synth(folder, seed: int = 0) -> Path:
     return folder
 
 # %% ../nbs/07b_policy.ipynb #87799cdc
-def _read_log(path) -> list[dict]:
-    return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
-
 def learning_curve(data, out, config: PolicyConfig, seeds=(0, 1, 2), reward_model=None, progress: bool = True) -> dict:
     """Train `config` once per seed into `out/seed-<s>` and collect its held-out reward every `config.eval_every` steps.
 
