@@ -75,7 +75,7 @@ class LLMRoles(BaseModel):
 
 # %% auto #0
 __all__ = ['DEFAULT_MODEL', 'ROLES', 'LLMConfig', 'LLMRoles', 'smollm2_checkpoint', 'call_key', 'CallCache', 'LLMError',
-           'extract_json', 'schema_skeleton', 'LLM', 'LocalLLM', 'OpenAILLM', 'get_llm', 'default_llm']
+           'extract_json', 'schema_skeleton', 'LLM', 'weights_stamp', 'LocalLLM', 'OpenAILLM', 'get_llm', 'default_llm']
 
 # %% ../nbs/04_llm.ipynb #4072670c
 _GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -274,8 +274,20 @@ class LLM:
             return list(tqdm(pool.map(one, requests), total=len(requests), disable=not progress, desc="llm"))
 
 # %% ../nbs/04_llm.ipynb #be6d9e8d
-@functools.lru_cache(maxsize=4)
+def weights_stamp(model: str) -> str | None:
+    """For a checkpoint folder: a stamp of its weight and config files (name, size, modification time). It is part of
+    every call's cache key and of the loaded-model key, so a checkpoint replaced in place is never answered from the
+    cache of the old one. None for a model name (the embedded default, a hub id)."""
+    folder = Path(model)
+    if model == DEFAULT_MODEL or not folder.is_dir(): return None
+    files = sorted(f for f in folder.iterdir() if f.suffix in (".safetensors", ".bin") or f.name == "config.json")
+    return hashlib.sha256(json.dumps([(f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in files]).encode()).hexdigest()[:16]
+
 def _load_local(model: str, device: str | None):
+    return _load_stamped(model, device, weights_stamp(model))
+
+@functools.lru_cache(maxsize=4)
+def _load_stamped(model: str, device: str | None, stamp: str | None):
     from transformers import AutoModelForCausalLM, AutoTokenizer
     path = smollm2_checkpoint() if model == DEFAULT_MODEL else model
     tokenizer = AutoTokenizer.from_pretrained(path)
@@ -329,7 +341,9 @@ def _torch_threads(n: int | None):
 class LocalLLM(LLM):
     "A transformers causal LM in this process (default: the embedded SmolLM2-135M-Instruct)."
     def _request(self, messages, params, schema):
-        return {**super()._request(messages, params, schema), "grammar": self.config.grammar if schema else None}
+        request = {**super()._request(messages, params, schema), "grammar": self.config.grammar if schema else None}
+        if (stamp := weights_stamp(self.config.model)) is not None: request["weights"] = stamp
+        return request
 
     def _generate(self, messages, params, schema):
         import torch
