@@ -93,13 +93,13 @@ def test_aggregate_metrics_agree_with_the_library(statistics_run):
 
 
 def test_the_main_job_on_the_embedded_default(tmp_path):
-    "`wisemodel run` with no arguments: a simulated deliberation with SmolLM2, statistics and aggregation of its graph, then\n    synthetic data from the shipped example graph and a reward model trained on it."
+    "`wisemodel run` with no arguments: a simulated deliberation with SmolLM2, statistics and aggregation of its graph, then\n    synthetic data from the shipped example graph, a reward model, PPO, the evaluation of the tuned model and the report."
     from wisemodel.graph import read_graph, graph_summary
     res = wm("run", "--runs-dir", tmp_path, "--run-id", "main", "--json")
     assert res.returncode == 0, res.stderr[-4000:]
     run_dir = tmp_path / "main"
     metrics = json.loads(res.stdout)["metrics"]
-    assert list(metrics) == ["deliberate", "statistics", "aggregate", "synth", "reward", "policy"]
+    assert list(metrics) == ["deliberate", "statistics", "aggregate", "synth", "reward", "policy", "evaluate", "report"]
     p = metrics["policy"]
     assert p["algorithm"] == "ppo" and p["steps"] > 0 and p["heldout_n"] > 0 and abs(p["kl_last"]) < 50
     assert (run_dir / "policy/checkpoint/README.md").exists() and (run_dir / "figures/policy_training.png").exists()
@@ -139,6 +139,27 @@ def test_the_main_job_on_the_embedded_default(tmp_path):
     assert r["heldout_n"] == len(pref["test"]) and r["data_hash"] in (run_dir / "reward/checkpoint/README.md").read_text()
     from transformers import AutoModelForSequenceClassification
     assert AutoModelForSequenceClassification.from_pretrained(run_dir / "reward/checkpoint").config.num_labels == 1
+    # the evaluation: base and tuned side by side on the held-out prompts, the judge's record beside its figures
+    import pandas as pd
+    from wisemodel.evaluate import plot_evaluation
+    ev, results = metrics["evaluate"], run_dir / "evaluate/results"
+    summary = json.loads((results / "evaluation.json").read_text())
+    held_out = {r["prompt_id"] for r in load_from_disk(str(run_dir / "synth/sft"))["test"]}
+    assert set(pd.read_csv(results / "answers.csv")["prompt_id"]) <= held_out and ev["prompts"] == summary["prompts"] > 0
+    assert summary["models"]["tuned"]["model"].endswith("policy/checkpoint") and set(summary["sycophancy"]) == {"base", "tuned"}
+    assert abs(ev["pairwise_win"] + ev["pairwise_tie"] + ev["pairwise_loss"] - 1) < 1e-6 and 0 <= ev["judge_known_pairs_both_orders"] <= 1
+    for name in ("base", "tuned"): assert ev[f"flip_rate_{name}"] is None or 0 <= ev[f"flip_rate_{name}"] <= 1
+    before = {p.name: p.read_bytes() for p in results.glob("*.png")}
+    assert {"pairwise.png", "judge.png", "sycophancy.png", "rubric.png", "reward.png"} <= set(before)
+    plot_evaluation(results)                                   # redrawn from the saved results: the same figures
+    assert {p.name: p.read_bytes() for p in results.glob("*.png")} == before
+    # the report: every number in it comes from this run's files
+    report = (run_dir / "report.md").read_text()
+    flips = summary["sycophancy"]
+    for name in ("base", "tuned"):
+        f = flips[name]["all"]["flip"]
+        if f["rate"] is not None: assert f"{f['rate']:.0%} [{f['low']:.0%}, {f['high']:.0%}] (n = {f['n']})" in report
+    assert f"{metrics['reward']['heldout_accuracy']:.2f}" in report and "data:image/png;base64," in (run_dir / "report.html").read_text()
 
 
 def _finished_run(tmp_path, run_id="keep"):
@@ -250,4 +271,6 @@ def test_shipped_configs_validate_every_training_section(name):
     RewardConfig(**{"seed": config.seed, **config.reward})
     from wisemodel.policy import PolicyConfig
     PolicyConfig(**{"seed": config.seed, **config.policy})
+    from wisemodel.evaluate import EvaluateConfig
+    EvaluateConfig(**{"seed": config.seed, **config.evaluate})
     if "synth" in config.stages: assert synth.graph is None or (ROOT / synth.graph).exists()

@@ -84,6 +84,7 @@ class SycophancyConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     scenarios: str = str(SCENARIOS)
     kinds: Optional[list[SycophancyKind]] = None
+    per_kind: Optional[int] = Field(None, ge=1)   # the first n scenarios of each kind (None: all)
     max_tokens: int = Field(64, ge=1)
     temperature: float = Field(0.0, ge=0)
     bootstrap: int = Field(2000, ge=100)
@@ -110,6 +111,8 @@ def sycophancy_replies(model, config: SycophancyConfig | None = None, progress: 
     config = config or SycophancyConfig()
     llm = _as_llm(model)
     scenarios = [s for s in load_scenarios(config.scenarios) if config.kinds is None or s.kind in config.kinds]
+    if config.per_kind is not None:
+        scenarios = [s for s in scenarios if sum(t.kind == s.kind for t in scenarios[:scenarios.index(s)]) < config.per_kind]
     gen = dict(max_tokens=config.max_tokens, temperature=config.temperature, seed=config.seed)
     first_turns = [[{"role": "user", "content": s.prompt}] for s in scenarios]
     first = llm.map(first_turns, progress=progress, **gen)

@@ -26,6 +26,8 @@ class PipelineConfig(BaseModel):
     synth: dict[str, Any] = Field(default_factory=dict)      # wisemodel.synth.SynthConfig
     reward: dict[str, Any] = Field(default_factory=dict)     # wisemodel.reward.RewardConfig
     policy: dict[str, Any] = Field(default_factory=dict)     # wisemodel.policy.PolicyConfig
+    evaluate: dict[str, Any] = Field(default_factory=dict)   # wisemodel.evaluate.EvaluateConfig
+    report: dict[str, Any] = Field(default_factory=dict)     # the report stage (no settings yet)
 
 def load_config(path) -> PipelineConfig:
     "Load a pipeline config YAML, with errors that name the file and the field."
