@@ -60,7 +60,7 @@ __all__ = ['SCENARIOS', 'SycophancyKind', 'SYCOPHANCY_KINDS', 'Score', 'RUBRIC',
            'plot_flip_rates', 'Rubric', 'rubric_messages', 'rubric_scores', 'rubric_controls', 'rubric_reliability',
            'Preference', 'pairwise_messages', 'judge_pairs', 'position_bias', 'pairwise_summary', 'control_items',
            'judge_reliability', 'reward_checks', 'EvaluateConfig', 'synth_graph', 'evaluate', 'rubric_summary',
-           'plot_evaluation']
+           'plot_evaluation', 'evaluation_inputs']
 
 # %% ../nbs/08_evaluate.ipynb #a5ce3efe
 _NEGATION = re.compile(r"(?:\bnot|n't|\bnever|\bnor|\brather than|\binstead of) +(?:[\w'-]+ +){0,2}$")   # same clause: no punctuation between
@@ -551,3 +551,32 @@ def _pct(r: dict | None) -> str:
 def _share(x) -> str: return "–" if x is None else f"{x:.0%}"
 
 def _name(model: dict) -> str: return Path(str(model.get("model"))).name
+
+# %% ../nbs/08_evaluate.ipynb #9aeceb54
+def evaluation_inputs(target, base=None, data=None, reward_model=None) -> dict:
+    """What `evaluate` needs for `target`, a run folder or a policy checkpoint: the tuned checkpoint, its base model,
+    the synth folder of its held-out prompts, its reward model, and the default output folder (`<run>/evaluate/results`,
+    or `<checkpoint>-evaluation` beside a checkpoint outside a run). Explicit arguments win over the recorded ones."""
+    from wisemodel.llm import DEFAULT_MODEL, smollm2_checkpoint
+    from wisemodel.policy import _POLICY_FILE
+    target = Path(target)
+    if (target / "policy" / "checkpoint" / _POLICY_FILE).exists(): run, ckpt = target, target / "policy" / "checkpoint"
+    elif (target / _POLICY_FILE).exists(): ckpt, run = target, (target.parents[1] if target.parent.name == "policy" else None)
+    else: raise InputError("is neither a run folder with a finished policy stage nor a policy checkpoint.", file=target,
+                           fix="pass runs/<run-id>, or the folder `wisemodel policy train --out` wrote.")
+    record = read_json(ckpt / _POLICY_FILE)
+    def first(*paths):
+        return next((Path(p) for p in paths if p is not None and Path(p).exists()), None)
+    if base is None:
+        base = smollm2_checkpoint() if record.get("base_model") == DEFAULT_MODEL else first(record.get("base_model_path"), record.get("base_model"))
+        if base is None: raise InputError(f"its base model {record.get('base_model_path')} was not found.", file=ckpt / _POLICY_FILE,
+                                          field="base_model_path", fix="pass the base model's checkpoint folder (--base).")
+    if data is None:
+        recorded = record.get("data", {}).get("data")
+        data = first(Path(recorded).parent if recorded else None, run / "synth" if run else None)
+        if data is None: raise InputError(f"the synth folder it was trained on ({recorded}) was not found.", file=ckpt / _POLICY_FILE,
+                                          field="data", fix="pass the synth folder (--data runs/<run-id>/synth).")
+    if reward_model is None:
+        reward_model = first(record.get("reward_model", {}).get("folder"), run / "reward" / "checkpoint" if run else None)
+    out = run / "evaluate" / "results" if run else ckpt.parent / f"{ckpt.name}-evaluation"
+    return {"tuned": ckpt, "base": base, "data": Path(data), "reward_model": reward_model, "out": out}
