@@ -27,6 +27,7 @@ class ExplainConfig(BaseModel):
     margin: float = Field(ATTENTION_MARGIN, ge=0)        # ... and is within `margin` of the best candidate's
     edge_threshold: float = Field(0.5, ge=0, lt=1)       # agreement above which a wisdom edge passes support (wise_values')
     judge: bool = False                                  # also ask an LLM whether the response attends to each candidate
+    context_turns: int = Field(3, ge=1)                  # of a conversation, the last user messages f(G, p) reads together
 
     @field_validator("h", mode="before")
     @classmethod
@@ -194,8 +195,8 @@ def _provenance(facts: _GraphFacts, card_id: str, context_id: str, edge_threshol
                 votes=int(votes["count"].sum()), endorsers=endorsers, endorser_groups=dict(sorted(groups.items())), lifted_by=lifted)
 
 # %% ../nbs/08a_explain.ipynb #06fc9d83
-def _text_of(x, role: str, field: str) -> str:
-    "The text of a prompt or response given as text, a message, or a list of messages (the last one of `role`)."
+def _text_of(x, role: str, field: str, last: int = 1) -> str:
+    "The text of a prompt or response given as text, a message, or a list of messages: its last `last` messages of `role`."
     if isinstance(x, str): return x
     if isinstance(x, dict): x = [x]
     try:
@@ -203,7 +204,7 @@ def _text_of(x, role: str, field: str) -> str:
     except TypeError: said = []
     if not said: raise InputError(f"expected text or chat messages with a '{role}' message, got {type(x).__name__}.", field=field,
                                   fix=f"pass a string, or a list of {{'role': '{role}', 'content': ...}} messages.")
-    return said[-1]
+    return "\n".join(said[-last:])
 
 def _candidates(facts: _GraphFacts, prompt: str, config: ExplainConfig) -> tuple[pd.DataFrame, list[dict]]:
     "f(G, p)'s contexts, and the top `n_cards` of each by Γ_h (a card once, under its most specific context)."
@@ -228,7 +229,7 @@ def explain(graph, prompt, response, config: ExplainConfig | dict | None = None,
     `ExplainConfig` fields (h, k_contexts, n_cards, threshold, margin, judge, ...); `facts` (`graph_facts`) saves
     recomputing the graph's rankings when explaining many responses."""
     config = explain_config(config, **knobs)
-    prompt_text, response_text = _text_of(prompt, "user", "prompt"), _text_of(response, "assistant", "response")
+    prompt_text, response_text = _text_of(prompt, "user", "prompt", config.context_turns), _text_of(response, "assistant", "response")
     if not response_text.strip(): raise InputError("the response is empty.", field="response", fix="pass the answer to explain.")
     facts = facts if facts is not None and facts.graph is graph else graph_facts(graph, config)
     found, cands = _candidates(facts, prompt_text, config)
@@ -278,8 +279,9 @@ def format_explanation(explanation: Explanation, considered: bool = True) -> str
     lines = []
     if not ex.applied:
         best = ex.cards[0]
-        lines.append(f"Applied: none clearly (the closest, {best.title}, has attention {best.attention:.2f} < {ex.threshold:.2f} "
-                     f"or a judge said no)")
+        judged = best.judge_verdict is not None
+        lines.append(f"Applied: none clearly (the closest, {best.title}, has attention {best.attention:.2f}"
+                     + (f" and the judge said {best.judge_verdict})" if judged else f" < {ex.threshold:.2f})"))
     for c in ex.applied:
         lines.append(f"Applied: {c.title} ({c.card_id}), attention {c.attention:.2f}" + (f", judge: {c.judge_verdict}" if c.judge_verdict else ""))
         share = "" if c.share is None else f", support share {c.share:.0%}"
@@ -325,7 +327,7 @@ def legibility_table(graph, rows, config: ExplainConfig | dict | None = None, **
     units = _units(_frame(rows))
     cands = {}
     for u in units:
-        if u["key"] not in cands: cands[u["key"]] = _candidates(facts, _text_of(u["prompt"], "user", "prompt"), config)[1]
+        if u["key"] not in cands: cands[u["key"]] = _candidates(facts, _text_of(u["prompt"], "user", "prompt", config.context_turns), config)[1]
     pairs = [(i, c) for i, u in enumerate(units) for c in cands[u["key"]]]
     att = sentence_attention([units[i]["response"] for i, _ in pairs],
                              [[str(p) for p in facts.cards.loc[c["card_id"], "policies"]] for _, c in pairs])
