@@ -182,13 +182,16 @@ def test_chat_uses_the_graph_the_checkpoint_was_trained_on(tmp_path):
     assert "has changed since" in note and "NOT the graph" in note, note
 
 
-def _fails(*args, words=()):
+def _fails(*args, words=(), after_notes=False):
+    "Exit status 2 and one `error:` line on stderr, with no traceback (after the graph notes, if the failure comes mid-chat)."
     res = _chat(*args, input="hi\n")
     lines = [l for l in res.stderr.splitlines() if l.strip()]
-    assert res.exit_code == 2 and len(lines) == 1 and lines[0].startswith("error: "), (res.exit_code, res.output)
+    errors = [l for l in lines if l.startswith("error: ")]
+    assert res.exit_code == 2 and len(errors) == 1 and lines[-1] == errors[0], (res.exit_code, res.output)
+    assert after_notes or len(lines) == 1, res.stderr
     assert "Traceback" not in res.output
-    for w in words: assert w in lines[0], lines[0]
-    return lines[0]
+    for w in words: assert w in errors[0], errors[0]
+    return errors[0]
 
 
 def test_chat_bad_input_is_one_line_and_status_2(tmp_path):
@@ -199,3 +202,33 @@ def test_chat_bad_input_is_one_line_and_status_2(tmp_path):
     _fails("--endpoint", "http://127.0.0.1:9/v1", words=["--model"])
     _fails(words=["CHECKPOINT"])
     _fails(smollm2_checkpoint(), "--graph", tmp_path / "nograph", words=["nograph"])
+
+
+@pytest.fixture(scope="module")
+def served_model():
+    "A real OpenAI-compatible server (`transformers serve`) with the embedded model: (base URL, model name)."
+    import shutil, socket, time, urllib.request
+    exe = BIN / "transformers"
+    if not exe.exists() and not shutil.which("transformers"): pytest.skip("`transformers serve` (transformers[serving]) is not installed")
+    with socket.socket() as s: s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]
+    model = str(smollm2_checkpoint())
+    proc = subprocess.Popen([str(exe if exe.exists() else "transformers"), "serve", model, "--host", "127.0.0.1", "--port", str(port),
+                             "--device", "cpu"], env={**os.environ, "HF_HUB_OFFLINE": "1"}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(240):
+            try: urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1); break
+            except OSError: time.sleep(0.5)
+        else: pytest.fail("transformers serve did not come up in 2 minutes")
+        yield f"http://127.0.0.1:{port}/v1", model
+    finally:
+        proc.terminate(); proc.wait(timeout=30)
+
+
+def test_chat_with_an_openai_compatible_server(served_model):
+    url, model = served_model
+    res = _chat("--endpoint", url, "--model", model, "--max-tokens", "12", "--json", input="I'm 19, pregnant, and scared to tell my parents.\n")
+    assert res.exit_code == 0, res.output
+    turn = json.loads(res.stdout.splitlines()[0])
+    assert turn["answer"] and turn["explanation"]["contexts"] and turn["explanation"]["cards"]
+    line = _fails("--endpoint", url, "--model", "no-such-model", words=["--model", "HTTP 400", "Fix:"], after_notes=True)
+    assert "no-such-model" in line

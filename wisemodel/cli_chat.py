@@ -140,9 +140,15 @@ class ChatSession:
         if not text: raise InputError("the message is empty.", field="message", fix="write something to send.")
         self.history.append({"role": "user", "content": text})
         try: answer = self.llm.chat(self.history, max_tokens=self.max_tokens, temperature=self.temperature).strip()
-        except LLMError as err:
+        except Exception as err:
             self.history.pop()
-            raise InputError(f"the model gave no answer: {err}", fix="check that the server is up, then send the message again.") from None
+            if isinstance(err, LLMError): raise InputError(f"the model gave no answer: {err}", fix="check that the server is up, then send the message again.") from None
+            status = getattr(err, "status_code", None)       # an openai.APIStatusError: the server refused the request
+            if status is None: raise
+            body = getattr(err, "body", None)
+            detail = (body.get("detail") or body.get("message") or body.get("error")) if isinstance(body, dict) else None
+            raise InputError(f"the server refused the request (HTTP {status}: {str(detail or getattr(err, 'message', err)).rstrip('.')}).", field="--model",
+                             fix="check the model name (--model) and the server's log.") from None
         self.history.append({"role": "assistant", "content": answer})
         if answer: explanation = explain(self.graph, self.history, answer, self.config, facts=self.facts)
         else: explanation = Explanation(prompt=text, response="", h=str(self.config.h), graph_hash=self.facts.graph_hash,
