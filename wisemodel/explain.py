@@ -159,6 +159,8 @@ class _GraphFacts:
     cards: pd.DataFrame     # indexed by card_id
     context_text: dict
     graph_hash: str
+    h: Any                  # the Γ_h and edge threshold the rankings were computed with
+    edge_threshold: float
 
 def graph_facts(graph, config: ExplainConfig | None = None) -> _GraphFacts:
     "The rankings, edge statistics, votes and card texts `explain` reads; pass it as `facts=` to explain many responses."
@@ -173,7 +175,7 @@ def graph_facts(graph, config: ExplainConfig | None = None) -> _GraphFacts:
                        groups=dict(zip(graph.participants["participant_id"], graph.participants["group"])),
                        cards=graph.cards.set_index(graph.cards["card_id"].astype(str)),
                        context_text=dict(zip(graph.contexts["context_id"].astype(str), graph.contexts["text"].astype(str))),
-                       graph_hash=graph_hash(graph))
+                       graph_hash=graph_hash(graph), h=config.h, edge_threshold=config.edge_threshold)
 
 def _provenance(facts: _GraphFacts, card_id: str, context_id: str, edge_threshold: float) -> dict:
     "Card text, votes, endorsers and their groups, and the wisdom edges into `card_id` in `context_id`."
@@ -231,7 +233,8 @@ def explain(graph, prompt, response, config: ExplainConfig | dict | None = None,
     config = explain_config(config, **knobs)
     prompt_text, response_text = _text_of(prompt, "user", "prompt", config.context_turns), _text_of(response, "assistant", "response")
     if not response_text.strip(): raise InputError("the response is empty.", field="response", fix="pass the answer to explain.")
-    facts = facts if facts is not None and facts.graph is graph else graph_facts(graph, config)
+    fits = facts is not None and facts.graph is graph and (facts.h, facts.edge_threshold) == (config.h, config.edge_threshold)
+    facts = facts if fits else graph_facts(graph, config)          # facts of another graph or h are not reused
     found, cands = _candidates(facts, prompt_text, config)
     contexts = [ContextMatch(context_id=str(r.context_id), text=str(r.text), similarity=float(r.similarity)) for r in found.itertuples()]
     common = dict(prompt=prompt_text, response=response_text, h=str(config.h), graph_hash=facts.graph_hash,
