@@ -70,8 +70,8 @@ def load_synth_config(source=None, section: str | None = "synth") -> SynthConfig
 # %% auto #0
 __all__ = ['KINDS', 'TRAINING_PROMPTS', 'WRITERS', 'WISE_SYSTEM', 'NAIVE_SYSTEM', 'SYCOPHANTIC_SYSTEM', 'KEEP_SYSTEM',
            'CAVE_SYSTEM', 'PROVENANCE', 'SynthConfig', 'load_synth_config', 'prompt_messages', 'training_prompts',
-           'split_prompts', 'wise_cards', 'response_messages', 'match_lengths', 'quotes_card', 'policy_attention',
-           'select_responses', 'Attends', 'judge_messages', 'synthesize', 'load_synth']
+           'split_prompts', 'ranked_by_context', 'wise_cards', 'response_messages', 'match_lengths', 'quotes_card',
+           'policy_attention', 'select_responses', 'Attends', 'judge_messages', 'synthesize', 'load_synth']
 
 # %% ../nbs/07_synth.ipynb #25697df7
 WRITERS = ("a student", "a parent", "someone in their sixties", "a nurse", "a shop owner", "a new immigrant", "a teacher",
@@ -183,13 +183,17 @@ def _policies(graph, card_ids: list[str], limit: int) -> list[str]:
     for cid in card_ids: out += [str(p) for p in cards.loc[cid, "policies"]]
     return out[:limit]
 
+def ranked_by_context(graph, h="inf", threshold: float = 0.5) -> dict[str, pd.DataFrame]:
+    "Γ_h's ranking within each context: its rows of `wise_values` (ids as text), best first; cards in no context are left out."
+    from wisemodel.aggregate import wise_values
+    wv = wise_values(graph, h, threshold=threshold)
+    wv = wv[wv["context"].notna()].assign(context=lambda d: d["context"].astype(str), card=lambda d: d["card"].astype(str))
+    return {c: g.sort_values("rank") for c, g in wv.groupby("context", observed=True)}
+
 def wise_cards(graph, prompts: pd.DataFrame, config: SynthConfig) -> pd.DataFrame:
     """For each kept prompt: the wise cards of its most specific context by Γ_h (top `n_cards`), their scores and support
     shares, and a less-wise card (the lowest-ranked card below them in the same context), where one exists."""
-    from wisemodel.aggregate import wise_values
-    wv = wise_values(graph, config.h)
-    wv = wv[wv["context"].notna()].assign(context=lambda d: d["context"].astype(str), card=lambda d: d["card"].astype(str))
-    by_ctx = {c: g.sort_values("rank") for c, g in wv.groupby("context", observed=True)}
+    by_ctx = ranked_by_context(graph, config.h)
     rows = []
     for r in prompts[prompts["status"] == "kept"].itertuples():
         ranked = by_ctx.get(r.context_id)
