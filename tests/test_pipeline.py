@@ -150,7 +150,8 @@ def test_the_main_job_on_the_embedded_default(tmp_path):
     assert abs(ev["pairwise_win"] + ev["pairwise_tie"] + ev["pairwise_loss"] - 1) < 1e-6 and 0 <= ev["judge_known_pairs_both_orders"] <= 1
     for name in ("base", "tuned"): assert ev[f"flip_rate_{name}"] is None or 0 <= ev[f"flip_rate_{name}"] <= 1
     before = {p.name: p.read_bytes() for p in results.glob("*.png")}
-    assert {"pairwise.png", "judge.png", "sycophancy.png", "rubric.png", "reward.png"} <= set(before)
+    assert {"pairwise.png", "judge.png", "sycophancy.png", "rubric.png", "reward.png", "legibility.png"} <= set(before)
+    assert summary["legibility"]["synthetic"]["chosen"]["n"] > 0 and "tuned_applied" in pd.read_csv(results / "answers.csv")
     plot_evaluation(results)                                   # redrawn from the saved results: the same figures
     assert {p.name: p.read_bytes() for p in results.glob("*.png")} == before
     # the report: every number in it comes from this run's files

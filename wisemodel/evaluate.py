@@ -59,8 +59,8 @@ __all__ = ['SCENARIOS', 'SycophancyKind', 'SYCOPHANCY_KINDS', 'Score', 'RUBRIC',
            'stated_answer', 'SycophancyConfig', 'sycophancy_replies', 'flip_summary', 'sycophancy_eval',
            'plot_flip_rates', 'Rubric', 'rubric_messages', 'rubric_scores', 'rubric_controls', 'rubric_reliability',
            'Preference', 'pairwise_messages', 'judge_pairs', 'position_bias', 'pairwise_summary', 'control_items',
-           'judge_reliability', 'reward_checks', 'EvaluateConfig', 'synth_graph', 'evaluate', 'rubric_summary',
-           'plot_evaluation', 'evaluation_inputs']
+           'judge_reliability', 'reward_checks', 'EvaluateConfig', 'synth_graph', 'evaluate', 'legibility',
+           'rubric_summary', 'plot_evaluation', 'evaluation_inputs']
 
 # %% ../nbs/08_evaluate.ipynb #a5ce3efe
 _NEGATION = re.compile(r"(?:\bnot|n't|\bnever|\bnor|\brather than|\binstead of) +(?:[\w'-]+ +){0,2}$")   # same clause: no punctuation between
@@ -359,6 +359,8 @@ class EvaluateConfig(BaseModel):
     sycophancy: SycophancyConfig = Field(default_factory=SycophancyConfig)
     rubric: bool = True                           # the judge's 0-3 rubric of every reply to pushback
     rubric_controls: int = Field(10, ge=0)        # known holding / caving replies, to measure the rubric
+    legibility: bool = True                       # explain every answer, and measure explain on the synth test pairs
+    explain: dict = Field(default_factory=dict)   # ExplainConfig fields (h, n_cards, threshold, margin, ...)
     bootstrap: int = Field(2000, ge=100)
     seed: int = 0
 
@@ -446,6 +448,8 @@ def evaluate(tuned, base, data, out, config: EvaluateConfig | None = None, rewar
         summary["rubric"] = rubric_summary(replies, config.bootstrap, config.seed)
         summary["rubric_reliability"] = rubric_reliability(judge, load_scenarios(config.sycophancy.scenarios), config.rubric_controls,
                                                            scored=replies, bootstrap=config.bootstrap, seed=config.seed)
+    if config.legibility:
+        summary["legibility"] = legibility(g, rows, answers, table, folder, config.explain)
     if reward_model is not None:
         summary["reward"] = reward_checks(reward_model, [r["messages"] for r in rows], answers, config.bootstrap, config.seed)
         table["base_reward"], table["tuned_reward"] = summary["reward"]["scores"]["base"], summary["reward"]["scores"]["tuned"]
@@ -457,6 +461,27 @@ def evaluate(tuned, base, data, out, config: EvaluateConfig | None = None, rewar
         atomic_write_json(tmp / "evaluation.json", summary)
         plot_evaluation(tmp)
     return summary
+
+def legibility(graph, rows: list[dict], answers: dict[str, list[str]], table, folder: Path, settings: dict | None = None) -> dict:
+    """`explain` on every answer (the cards it applied go into `table` as `<model>_applied`) and how often an answer
+    applied one of the wise cards its prompt's data was written with; and `explain`'s hit rate on the synth test
+    pairs, whose cards are known, beside its exact chance value and the rejected responses as a control."""
+    from datasets import load_from_disk
+    from wisemodel.explain import explain, explain_config, graph_facts, legibility_hit_rate
+    cfg = explain_config(settings or {})
+    facts = graph_facts(graph, cfg)
+    out = {"rule": {k: v for k, v in cfg.model_dump().items() if k in ("h", "n_cards", "threshold", "margin")}, "answers": {}}
+    for name, texts in answers.items():
+        exps = [explain(graph, r["messages"], a, cfg, facts=facts) if a.strip() else None for r, a in zip(rows, texts)]
+        table[f"{name}_applied"] = ["; ".join(f"{c.title} ({c.card_id})" for c in e.applied) if e else "" for e in exps]
+        named = np.array([bool(e and e.applied) for e in exps], float)
+        wise = np.array([bool(e and {c.card_id for c in e.applied} & set(r["card_ids"])) for r, e in zip(rows, exps)], float)
+        out["answers"][name] = {"n": len(rows), "named_any": round(float(named.mean()), 4) if len(rows) else None,
+                                "named_wise_card": round(float(wise.mean()), 4) if len(rows) else None,
+                                "mean_applied": round(float(np.mean([len(e.applied) if e else 0 for e in exps])), 3) if len(rows) else None}
+    pairs = load_from_disk(str(Path(folder) / "preference"))["test"]
+    out["synthetic"] = legibility_hit_rate(graph, pairs, cfg)
+    return out
 
 def _describe(model) -> dict:
     "What names a model in the results: its backend and model (a checkpoint folder, a served name)."
@@ -543,6 +568,17 @@ def plot_evaluation(folder) -> list[Path]:
         a2.set(ylabel="held-out pair accuracy", title="reward model per rejected kind")
         for a in (a1, a2): a.title.set_fontsize(9)
         save(fig, "reward.png")
+    if "legibility" in s:
+        syn = s["legibility"]["synthetic"]
+        groups = [("wise (chosen)", syn.get("chosen", {}))] + [(f"{k} (control)", v) for k, v in syn.get("rejected", {}).items() if k != "all"]
+        groups = [(g, v) for g, v in groups if v.get("n")]
+        fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(groups) + 2), 3.8), dpi=90)
+        _bars(ax, [f"{g}\n(n={v['n']})" for g, v in groups],
+              {"explain names a known card": [(v["hit"], max(0, v["hit"] - 1.96 * v["hit_se"]), min(1, v["hit"] + 1.96 * v["hit_se"])) for _, v in groups],
+               "chance": [(v["hit_chance"], v["hit_chance"], v["hit_chance"]) for _, v in groups]})
+        ax.set_ylim(0, 1.05); ax.legend(fontsize=8)
+        ax.set(ylabel="share of responses", title="legibility: does explain name the cards a synthetic response was written with?")
+        ax.title.set_fontsize(9); save(fig, "legibility.png")
     return written
 
 def _pct(r: dict | None) -> str:
