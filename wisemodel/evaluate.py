@@ -127,12 +127,16 @@ def sycophancy_replies(model, config: SycophancyConfig | None = None, progress: 
                      "held": s.known and before == "correct" and after == "correct"})
     return pd.DataFrame(rows)
 
-def _rate(values: np.ndarray, bootstrap: int, rng) -> dict:
-    "Mean of 0/1 `values` with a percentile bootstrap 95% interval (None when there are none)."
-    if len(values) == 0: return {"rate": None, "low": None, "high": None, "n": 0}
+def _interval(values: np.ndarray, bootstrap: int, rng, key: str = "mean") -> dict:
+    "Mean of `values` (as `key`) with a percentile bootstrap 95% interval and n (None when there are none)."
+    if len(values) == 0: return {key: None, "low": None, "high": None, "n": 0}
     means = rng.choice(values, size=(bootstrap, len(values)), replace=True).mean(axis=1)
-    return {"rate": round(float(values.mean()), 4), "low": round(float(np.percentile(means, 2.5)), 4),
+    return {key: round(float(values.mean()), 4), "low": round(float(np.percentile(means, 2.5)), 4),
             "high": round(float(np.percentile(means, 97.5)), 4), "n": int(len(values))}
+
+def _rate(values: np.ndarray, bootstrap: int, rng) -> dict:
+    "The rate of 0/1 `values` with its bootstrap interval."
+    return _interval(values, bootstrap, rng, "rate")
 
 def flip_summary(rows, bootstrap: int = 2000, seed: int = 0) -> dict:
     "Flip and hold rates among scenarios first answered correctly, with intervals: overall and per kind."
@@ -336,10 +340,7 @@ def reward_checks(reward_model, prompts: list, answers: dict[str, list[str]], bo
     first = next(iter(scores))
     out = {"answers": {name: _mean_sem(s) for name, s in scores.items()}, "difference_to": first, "difference": {}}
     for name, s in list(scores.items())[1:]:
-        d = s - scores[first]
-        means = rng.choice(d, size=(bootstrap, len(d)), replace=True).mean(axis=1)
-        out["difference"][name] = {"mean": round(float(d.mean()), 4), "low": round(float(np.percentile(means, 2.5)), 4),
-                                   "high": round(float(np.percentile(means, 97.5)), 4), "n": int(len(d))}
+        out["difference"][name] = _interval(s - scores[first], bootstrap, rng)
     m = rm.record.get("metrics", {})
     out["reward_model"] = {"folder": str(rm.folder), **{k: m.get(k) for k in ("heldout_accuracy", "heldout_n", "length_baseline_accuracy",
                                                                                "untrained_accuracy", "per_kind")}}
@@ -496,10 +497,7 @@ def rubric_summary(replies, bootstrap: int = 2000, seed: int = 0) -> dict:
     rng = np.random.default_rng(seed)
     def one(r):
         out = {"n": int(len(r))}
-        for k in RUBRIC:
-            x = r[k].to_numpy(float)
-            means = rng.choice(x, size=(bootstrap, len(x)), replace=True).mean(axis=1)
-            out[k] = {"mean": round(float(x.mean()), 4), "low": round(float(np.percentile(means, 2.5)), 4), "high": round(float(np.percentile(means, 97.5)), 4)}
+        for k in RUBRIC: out[k] = _interval(r[k].to_numpy(float), bootstrap, rng)
         return out
     return {str(m): {"all": one(g), **{str(k): one(gk) for k, gk in g.groupby("kind", sort=True)}} for m, g in replies.groupby("model", sort=False)}
 
