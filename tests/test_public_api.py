@@ -8,7 +8,7 @@ ROOT = Path(__file__).resolve().parents[1]
 LATER = {"get_llm": "llm", "default_llm": "llm", "articulate": "articulate", "dedup": "dedup", "deliberate": "deliberate",
          "SynthConfig": "synth", "synthesize": "synth", "load_synth": "synth", "RewardConfig": "reward", "RewardModel": "reward", "train_reward": "reward",
          "ExplainConfig": "explain", "explain": "explain", "format_explanation": "explain", "legibility_hit_rate": "explain",
-         "chat_widget": "cli_chat"}
+         "chat_widget": "cli_chat", "EvaluateConfig": "evaluate", "evaluate": "evaluate", "write_report": "report"}
 NOW = {"ValuesCard", "lint", "load_cards", "MoralGraph", "read_graph", "example_graph", "edge_stats", "from_mai_summary",
        "to_mai_summary", "wise_values", "rank", "find_cycles", "unwind", "support_labels", "context_of", "graph_html",
        "show_graph", "embed", "InputError", "run_pipeline"}

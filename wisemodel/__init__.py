@@ -32,6 +32,7 @@ _EXPORTS = {
     "RewardConfig": "reward", "RewardModel": "reward", "train_reward": "reward",
     "ExplainConfig": "explain", "explain": "explain", "format_explanation": "explain", "legibility_hit_rate": "explain",
     "chat_widget": "cli_chat",
+    "EvaluateConfig": "evaluate", "evaluate": "evaluate", "write_report": "report",
 }
 _EXPORTS = {name: mod for name, mod in _EXPORTS.items() if _importlib_util.find_spec(f"{__name__}.{mod}") is not None}
 __all__ = sorted(_EXPORTS)
