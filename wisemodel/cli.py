@@ -16,6 +16,12 @@ class _Group(click.Group):
             click.echo(f"error: {err}", err=True)
             ctx.exit(2)
 
+def _hops_option(h: str):
+    "`--h` parsed as `graph rank --h` parses it (`wisemodel.aggregate._hops`); errors name the option."
+    from wisemodel.aggregate import _hops
+    try: return _hops(h)
+    except InputError as err: raise InputError(f"--h {h!r}: {err.message}", field="--h", fix="use 0, 1, 2, ... or inf.") from None
+
 def emit(obj, as_json: bool, text: str | None = None):
     "Print `obj` as JSON when `as_json`, else `text` (or `obj` itself) for people."
     if as_json: click.echo(json.dumps(obj, indent=2, ensure_ascii=False, default=str))

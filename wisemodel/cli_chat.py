@@ -198,7 +198,7 @@ def _indent(text: str, by: str = "  ") -> str: return "\n".join(by + line for li
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per turn (answer and explanation), for scripts.")
 def chat_command(checkpoint, endpoint, model_name, api_key_env, graph_path, h, max_tokens, temperature, system, as_json):
     "Chat with a tuned model (one message per line, /quit to end); under each answer, the values it applied and their provenance."
-    from wisemodel.cli_synth import _hops_option
+    from wisemodel.cli import _hops_option
     from wisemodel.explain import format_explanation
     if checkpoint and endpoint: raise InputError("give a CHECKPOINT or --endpoint, not both.", field="--endpoint", fix="drop one of them.")
     if not checkpoint and not endpoint:

@@ -5,7 +5,7 @@
 # %% ../nbs/09h_cli_synth.ipynb #cb7cfef4
 from __future__ import annotations
 import click
-from .cli import cli, emit
+from .cli import _hops_option, cli, emit
 from .core import InputError
 
 def _synth_text(out, m: dict) -> str:
@@ -33,11 +33,7 @@ def synth_command(graph_path, out, config_path, seed, h, new_prompts, as_json):
     manifest = synthesize(read_graph(graph_path), out, config, progress=not as_json)
     emit(manifest, as_json, _synth_text(out, manifest))
 
-def _hops_option(h: str):
-    "`--h` parsed as `graph rank --h` parses it (`wisemodel.aggregate._hops`); errors name the option."
-    from wisemodel.aggregate import _hops
-    try: return _hops(h)
-    except InputError as err: raise InputError(f"--h {h!r}: {err.message}", field="--h", fix="use 0, 1, 2, ... or inf.") from None
+
 
 # %% auto #0
 __all__ = ['synth_command']
