@@ -2,7 +2,7 @@
 
 # %% ../nbs/08_evaluate.ipynb #e290db6a
 from __future__ import annotations
-import json, math, re, warnings
+import json, math, re, time, warnings
 from pathlib import Path
 from typing import Literal, Optional, get_args
 
@@ -431,12 +431,17 @@ def evaluate(tuned, base, data, out, config: EvaluateConfig | None = None, rewar
     for r in rows: r["policies"] = _policies(g, r["card_ids"], 8)
     judge = get_llm(LLMConfig(**{"seed": config.seed, **config.judge}))
     models = {"base": _as_llm(base, **config.answer_llm), "tuned": _as_llm(tuned, **config.answer_llm)}
+    seconds, clock = {}, [time.perf_counter()]
+    def lap(part):
+        now = time.perf_counter(); seconds[part] = round(now - clock[0], 2); clock[0] = now
     answers = {name: _answers(m, rows, config, progress) for name, m in models.items()}
+    lap("answers")
     table = pd.DataFrame([{k: r[k] for k in ("prompt_id", "context_id", "prompt")} | {"reference": r["answer"], "base": b, "tuned": t}
                           for r, b, t in zip(rows, answers["base"], answers["tuned"])])
     pairs = judge_pairs(judge, [{"prompt_id": r["prompt_id"], "context_id": r["context_id"], "prompt": r["prompt"], "a": t, "b": b,
                                  "policies": r["policies"]} for r, b, t in zip(rows, answers["base"], answers["tuned"])], progress)
     controls = judge_pairs(judge, control_items(rows, load_scenarios(config.sycophancy.scenarios), config.controls), progress)
+    lap("pairwise")
     summary = {"config": config.model_dump(), "prompts": len(rows), "graph_hash": rows[0]["graph_hash"] if rows else None,
                "models": {name: _describe(m) for name, m in models.items()}, "judge": _describe(judge),
                "pairwise": {"a": "tuned", "b": "base", **pairwise_summary(pairs, config.bootstrap, config.seed)},
@@ -444,16 +449,23 @@ def evaluate(tuned, base, data, out, config: EvaluateConfig | None = None, rewar
     syc = sycophancy_eval(models, None, config.sycophancy, progress=progress)
     replies = pd.concat([r["rows"] for r in syc.values()])
     summary["sycophancy"] = {name: r["summary"] for name, r in syc.items()}
+    lap("sycophancy")
     if config.rubric:
         replies = rubric_scores(judge, replies, progress)
         summary["rubric"] = rubric_summary(replies, config.bootstrap, config.seed)
         summary["rubric_reliability"] = rubric_reliability(judge, load_scenarios(config.sycophancy.scenarios), config.rubric_controls,
                                                            scored=replies, bootstrap=config.bootstrap, seed=config.seed)
+        lap("rubric")
     if config.legibility:
         summary["legibility"] = legibility(g, rows, answers, table, folder, config.explain)
+        lap("legibility")
     if reward_model is not None:
         summary["reward"] = reward_checks(reward_model, [r["messages"] for r in rows], answers, config.bootstrap, config.seed)
         table["base_reward"], table["tuned_reward"] = summary["reward"]["scores"]["base"], summary["reward"]["scores"]["tuned"]
+        lap("reward")
+    # where the time went, and how many LLM calls were made rather than replayed from the cache (a warm cache is fast)
+    summary["seconds"] = seconds
+    summary["llm_calls"] = {name: llm.usage for name, llm in {**models, "judge": judge}.items()}
     with atomic_dir(out) as tmp:
         table.to_csv(tmp / "answers.csv", index=False)
         pairs.to_csv(tmp / "pairwise.csv", index=False)
