@@ -32,6 +32,9 @@ def test_run_folder_holds_everything(statistics_run):
     assert prov["status"] == "done" and prov["seed"] == 0 and prov["config"]["name"] == "example"
     assert prov["packages"]["torch"].startswith("2.13") and prov["git_sha"]
     assert prov["stages"]["statistics"]["status"] == "done"
+    from wisemodel.graph import example_graph, graph_hash
+    assert prov["graph_hashes"]["source"] == graph_hash(example_graph()) and " run " in f" {prov['command']} "
+    assert prov["llm_calls"] == {"made": 0, "replayed": 0} == prov["stages"]["statistics"]["llm_calls"]   # no LLM in these stages
 
 
 def test_statistics_metrics_match_the_graph(statistics_run):
@@ -104,6 +107,10 @@ def test_the_main_job_on_the_embedded_default(tmp_path):
     assert p["algorithm"] == "ppo" and p["steps"] > 0 and p["heldout_n"] > 0 and abs(p["kl_last"]) < 50
     assert (run_dir / "policy/checkpoint/README.md").exists() and (run_dir / "figures/policy_training.png").exists()
     assert not (run_dir / "policy/checkpoint.partial").exists()
+    prov = json.loads((run_dir / "provenance.json").read_text())     # every LLM call of the run counted, made or replayed
+    calls = {s: t["llm_calls"]["made"] + t["llm_calls"]["replayed"] for s, t in prov["stages"].items()}
+    assert calls["deliberate"] > 0 and calls["synth"] > 0 and calls["evaluate"] > 0 and calls["statistics"] == 0
+    assert prov["llm_calls"]["made"] + prov["llm_calls"]["replayed"] == sum(calls.values())
     # what holds for PPO at this size (the reward's rise does not: it needs a longer run, see benchmarks/policy_learning.py)
     import math, torch
     from transformers import AutoModelForCausalLM

@@ -35,6 +35,11 @@ def run(config_path, run_id, runs_dir, stages, rerun, force, as_json):
         raise SystemExit(1)
     metrics = json.loads((run_dir / "metrics.json").read_text())
     text = f"run finished: {run_dir}\n" + "\n".join(f"  {stage}: {json.dumps(m)[:200]}" for stage, m in metrics.items())
+    calls = json.loads((run_dir / "provenance.json").read_text()).get("llm_calls", {})
+    if calls.get("made") or calls.get("replayed"):
+        from wisemodel.core import cache_dir
+        text += (f"\nLLM calls: {calls['made']} made, {calls['replayed']} replayed from the cache in {cache_dir('llm')} "
+                 "(a warm cache makes a run look faster than it is; per stage in provenance.json)")
     emit({"run_dir": str(run_dir), "metrics": metrics}, as_json, text)
 
 # %% auto #0

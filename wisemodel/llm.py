@@ -74,8 +74,9 @@ class LLMRoles(BaseModel):
         return cls.from_dict(data, file=path)
 
 # %% auto #0
-__all__ = ['DEFAULT_MODEL', 'ROLES', 'LLMConfig', 'LLMRoles', 'smollm2_checkpoint', 'call_key', 'CallCache', 'LLMError',
-           'extract_json', 'schema_skeleton', 'LLM', 'weights_stamp', 'LocalLLM', 'OpenAILLM', 'get_llm', 'default_llm']
+__all__ = ['DEFAULT_MODEL', 'ROLES', 'USAGE_TAG', 'LLMConfig', 'LLMRoles', 'smollm2_checkpoint', 'call_key', 'CallCache',
+           'LLMError', 'extract_json', 'schema_skeleton', 'LLM', 'weights_stamp', 'LocalLLM', 'OpenAILLM', 'get_llm',
+           'default_llm']
 
 # %% ../nbs/04_llm.ipynb #4072670c
 _GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -108,6 +109,8 @@ def call_key(request: dict) -> str:
     "A stable hash of a request (backend, model, messages, schema, generation parameters, seed)."
     return hashlib.sha256(json.dumps(request, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
 
+USAGE_TAG = "WISEMODEL_USAGE_TAG"   # environment variable: the label calls are counted under (see CallCache.usage)
+
 class CallCache:
     "A persistent map from call keys to answers (sqlite, safe for threads and processes); counts hits and misses."
     def __init__(self, path=None):
@@ -119,18 +122,32 @@ class CallCache:
         with self._lock:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("CREATE TABLE IF NOT EXISTS calls (key TEXT PRIMARY KEY, request TEXT, answer TEXT, created REAL)")
+            self._db.execute("CREATE TABLE IF NOT EXISTS usage (tag TEXT, replayed INTEGER, created REAL)")
+
+    def _note(self, replayed: bool):
+        "Under a `WISEMODEL_USAGE_TAG` (the pipeline sets one per stage), count a call replayed or made."
+        if tag := os.environ.get(USAGE_TAG):
+            self._db.execute("INSERT INTO usage VALUES (?, ?, ?)", (tag, int(replayed), time.time()))
 
     def get(self, key: str) -> dict | None:
         with self._lock:
             row = self._db.execute("SELECT answer FROM calls WHERE key = ?", (key,)).fetchone()
             if row is None: self.misses += 1; return None
             self.hits += 1
+            self._note(True)
             return json.loads(row[0])
 
     def put(self, key: str, request: dict, answer: dict):
         with self._lock:
             self._db.execute("INSERT OR REPLACE INTO calls VALUES (?, ?, ?, ?)",
                              (key, json.dumps(request, ensure_ascii=False, default=str), json.dumps(answer, ensure_ascii=False), time.time()))
+            self._note(False)
+
+    def usage(self, tag: str) -> dict:
+        "How many calls under `tag` were made (answered by a model and stored) and how many were replayed from the cache."
+        with self._lock:
+            rows = dict(self._db.execute("SELECT replayed, COUNT(*) FROM usage WHERE tag = ? GROUP BY replayed", (tag,)).fetchall())
+        return {"made": int(rows.get(0, 0)), "replayed": int(rows.get(1, 0))}
 
     def __len__(self):
         with self._lock: return self._db.execute("SELECT COUNT(*) FROM calls").fetchone()[0]

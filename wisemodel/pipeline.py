@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_pipeline.ipynb #04ab140d
 from __future__ import annotations
-import datetime as _dt, hashlib, json, os, shutil, sys, time
+import datetime as _dt, hashlib, json, os, shlex, shutil, sys, time
 from pathlib import Path
 from typing import Any
 import yaml
@@ -88,6 +88,21 @@ def _resume_command(run_dir: Path) -> str:
     runs_dir = "" if run_dir.parent == Path("runs") else f" --runs-dir {run_dir.parent}"
     return f"wisemodel run --run-id {run_dir.name}{runs_dir}"
 
+def _usage(tag: str) -> dict:
+    "LLM calls a stage made and replayed, as counted in the default call cache (`WISEMODEL_CACHE`)."
+    from wisemodel.llm import _call_cache
+    return _call_cache(None).usage(tag)
+
+def _graph_hashes(run_dir: Path, config: PipelineConfig) -> dict:
+    "Content hashes of the run's input graph (graph.source) and of the graph its training data rests on (synth.graph)."
+    from wisemodel.graph import graph_hash, read_graph
+    out = {}
+    for name, get in (("source", lambda: run_graph(run_dir, config)), ("synth", lambda: read_graph(config.synth["graph"]))):
+        if name == "synth" and not config.synth.get("graph"): continue
+        try: out[name] = graph_hash(get())
+        except (InputError, OSError): out[name] = None           # not there yet (a deliberated graph before its stage)
+    return out
+
 def _write_run_record(run_dir: Path, config: PipelineConfig, config_path, timings: dict, status: str):
     metrics = {}
     for stage in config.stages:
@@ -96,7 +111,9 @@ def _write_run_record(run_dir: Path, config: PipelineConfig, config_path, timing
     atomic_write_json(run_dir / "metrics.json", metrics)
     atomic_write_json(run_dir / "provenance.json", {
         "run_id": run_dir.name, "status": status, "config_path": str(config_path), "config": config.model_dump(),
-        "config_hash": config_hash(config), "seed": config.seed, "stages": timings,
+        "config_hash": config_hash(config), "seed": config.seed, "command": shlex.join(sys.argv),
+        "graph_hashes": _graph_hashes(run_dir, config), "stages": timings,
+        "llm_calls": {k: sum(t.get("llm_calls", {}).get(k, 0) for t in timings.values()) for k in ("made", "replayed")},
         "finished": _dt.datetime.now(_dt.timezone.utc).isoformat(), **environment_info()})
     return metrics
 
@@ -126,6 +143,7 @@ def run_pipeline(config_path=None, run_id: str | None = None, runs_dir="runs", s
     the tiny embedded config. Finished stages are skipped unless named in `rerun`."""
     import papermill as pm
     from tqdm.auto import tqdm
+    from wisemodel.llm import USAGE_TAG
     config, run_dir, started_with = _resolve_run(config_path, run_id, runs_dir)
     rerun = list(rerun or [])
     todo = list(stages or config.stages)
@@ -154,6 +172,8 @@ def run_pipeline(config_path=None, run_id: str | None = None, runs_dir="runs", s
         (run_dir / stage / ".done").unlink(missing_ok=True)
         out_nb = run_dir / "notebooks" / notebooks[stage].name
         t0 = time.time()
+        tag = f"{run_dir.resolve()}:{stage}:{t0}"           # the stage's LLM calls are counted under this tag
+        os.environ[USAGE_TAG] = tag                          # ... in the kernel, which inherits the environment
         try:
             pm.execute_notebook(str(notebooks[stage]), str(out_nb), cwd=str(Path.cwd()), progress_bar=False, kernel_name="python3",
                                 parameters={"run_dir": str(run_dir.resolve()), "config_path": str(saved.resolve())},
@@ -162,10 +182,11 @@ def run_pipeline(config_path=None, run_id: str | None = None, runs_dir="runs", s
             if not (run_dir / stage / "metrics.json").exists():
                 raise StageFailed(stage, out_nb, f"the notebook finished without writing {run_dir / stage / 'metrics.json'}", run_dir)
         except (pm.PapermillExecutionError, StageFailed) as err:
-            timings[stage] = {"seconds": round(time.time() - t0, 2), "status": "failed"}
+            timings[stage] = {"seconds": round(time.time() - t0, 2), "status": "failed", "llm_calls": _usage(tag)}
             _write_run_record(run_dir, config, started_with, timings, status="failed")
             raise (err if isinstance(err, StageFailed) else StageFailed(stage, out_nb, err, run_dir)) from None
-        timings[stage] = {"seconds": round(time.time() - t0, 2), "status": "done", "notebook": str(out_nb)}
+        finally: os.environ.pop(USAGE_TAG, None)
+        timings[stage] = {"seconds": round(time.time() - t0, 2), "status": "done", "notebook": str(out_nb), "llm_calls": _usage(tag)}
         if stage in rerun: timings[stage]["rerun"] = True; redone.append(stage)
         atomic_write_text(run_dir / stage / ".done", chash)
         _write_run_record(run_dir, config, started_with, timings, status="running")
