@@ -96,6 +96,7 @@ def _usage(tag: str) -> dict:
 def _graph_hashes(run_dir: Path, config: PipelineConfig) -> dict:
     "Content hashes of the run's input graph (graph.source) and of the graph its training data rests on (synth.graph)."
     from wisemodel.graph import graph_hash, read_graph
+    from wisemodel.pipeline import run_graph                  # defined further down this notebook
     out = {}
     for name, get in (("source", lambda: run_graph(run_dir, config)), ("synth", lambda: read_graph(config.synth["graph"]))):
         if name == "synth" and not config.synth.get("graph"): continue
