@@ -282,3 +282,66 @@ def test_shipped_configs_validate_every_training_section(name):
     from wisemodel.evaluate import EvaluateConfig
     EvaluateConfig(**{"seed": config.seed, **config.evaluate})
     if "synth" in config.stages: assert synth.graph is None or (ROOT / synth.graph).exists()
+
+
+def _waiting_paper(tmp_path):
+    "A paper with one stage that says it started, then waits while `slow` exists (so a test can interrupt it)."
+    import nbformat
+    paper = tmp_path / "paper"; paper.mkdir()
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell('run_dir = "x"\nconfig_path = "y"'); params.metadata["tags"] = ["parameters"]
+    body = nbformat.v4.new_code_cell(
+        "import json, time\nfrom pathlib import Path\n"
+        f"Path({str(tmp_path / 'started')!r}).touch()\n"
+        f"while Path({str(tmp_path / 'slow')!r}).exists(): time.sleep(0.2)\n"
+        "(Path(run_dir) / 'wait').mkdir(exist_ok=True)\n(Path(run_dir) / 'wait' / 'metrics.json').write_text(json.dumps({'waited': True}))")
+    nb.cells = [params, body]
+    nb.metadata = {"kernelspec": {"name": "python3", "language": "python", "display_name": "Python 3"}, "language_info": {"name": "python"}}
+    nbformat.write(nb, paper / "01_wait.ipynb")
+    cfg = tmp_path / "wait.yaml"; cfg.write_text(f"name: wait\npaper: {paper}\nstages: [wait]\n")
+    return cfg
+
+
+def _start_and_wait(tmp_path, cfg, run_id):
+    import time
+    (tmp_path / "slow").touch(); (tmp_path / "started").unlink(missing_ok=True)
+    proc = subprocess.Popen([str(WISEMODEL), "run", "--config", str(cfg), "--runs-dir", str(tmp_path / "runs"), "--run-id", run_id],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not (tmp_path / "started").exists():
+        assert proc.poll() is None and time.time() < deadline, proc.communicate()
+        time.sleep(0.2)
+    return proc
+
+
+def test_ctrl_c_stops_the_run_records_it_and_a_resume_continues(tmp_path):
+    "Ctrl-C (SIGINT) during a stage stops the run; provenance says interrupted and where; the run id resumes it."
+    import signal
+    cfg = _waiting_paper(tmp_path)
+    proc = _start_and_wait(tmp_path, cfg, "stopped")
+    prov = json.loads((tmp_path / "runs/stopped/provenance.json").read_text())   # written before the stage started
+    assert prov["status"] == "running" and prov["stages"]["wait"]["status"] == "running"
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, (out, err)
+    assert "interrupted in stage 'wait'" in err and "wisemodel run --run-id stopped" in err
+    prov = json.loads((tmp_path / "runs/stopped/provenance.json").read_text())
+    assert prov["status"] == "interrupted" and prov["stages"]["wait"]["status"] == "interrupted"
+    assert not (tmp_path / "runs/stopped/wait/.done").exists()
+    (tmp_path / "slow").unlink()                                                   # the cause, gone: resume
+    res = wm("run", "--runs-dir", tmp_path / "runs", "--run-id", "stopped", "--json")
+    assert res.returncode == 0, res.stderr[-2000:]
+    prov = json.loads((tmp_path / "runs/stopped/provenance.json").read_text())
+    assert prov["status"] == "done" and prov["stages"]["wait"]["status"] == "done"
+
+
+def test_a_run_killed_in_its_first_stage_says_what_state_it_is_in(tmp_path):
+    import signal
+    cfg = _waiting_paper(tmp_path)
+    proc = _start_and_wait(tmp_path, cfg, "killed")
+    proc.send_signal(signal.SIGKILL); proc.communicate(timeout=60)
+    prov = json.loads((tmp_path / "runs/killed/provenance.json").read_text())
+    assert prov["status"] == "running" and prov["stages"]["wait"]["status"] == "running" and prov["stages"]["wait"]["started"]
+    (tmp_path / "slow").unlink()
+    res = wm("run", "--runs-dir", tmp_path / "runs", "--run-id", "killed", "--json")
+    assert res.returncode == 0, res.stderr[-2000:]

@@ -23,7 +23,7 @@ def _stage_list(value): return [s.strip() for s in value.split(",") if s.strip()
 @click.option("--json", "as_json", is_flag=True, help="Print the run folder and metrics as JSON.")
 def run(config_path, run_id, runs_dir, stages, rerun, force, as_json):
     "Run the pipeline of CONFIG into runs/<run-id>/: executed notebooks, metrics.json, provenance.json, figures."
-    from wisemodel.pipeline import run_pipeline, StageFailed
+    from wisemodel.pipeline import run_pipeline, RunInterrupted, StageFailed
     if force:
         raise InputError("--force is gone: it replaced finished results wholesale.", field="--force",
                          fix="name the finished stages to run again, e.g. `--rerun aggregate`; a different config is a new run id.")
@@ -33,6 +33,9 @@ def run(config_path, run_id, runs_dir, stages, rerun, force, as_json):
     except StageFailed as err:
         click.echo(f"error: {err}", err=True)
         raise SystemExit(1)
+    except RunInterrupted as err:
+        click.echo(f"stopped: {err}", err=True)
+        raise SystemExit(130)                      # the shell's status for a run stopped by Ctrl-C
     metrics = json.loads((run_dir / "metrics.json").read_text())
     text = f"run finished: {run_dir}\n" + "\n".join(f"  {stage}: {json.dumps(m)[:200]}" for stage, m in metrics.items())
     calls = json.loads((run_dir / "provenance.json").read_text()).get("llm_calls", {})

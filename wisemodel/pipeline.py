@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_pipeline.ipynb #04ab140d
 from __future__ import annotations
-import datetime as _dt, hashlib, json, os, shlex, shutil, sys, time
+import contextlib, datetime as _dt, hashlib, json, os, shlex, shutil, signal, sys, threading, time
 from pathlib import Path
 from typing import Any
 import yaml
@@ -44,7 +44,7 @@ def config_hash(config: PipelineConfig) -> str:
 
 # %% auto #0
 __all__ = ['DEFAULT_CONFIG', 'PipelineConfig', 'load_config', 'config_hash', 'stage_notebook', 'run_config', 'run_pipeline',
-           'StageFailed', 'stage_dir', 'write_metrics', 'run_graph']
+           'RunInterrupted', 'StageFailed', 'stage_dir', 'write_metrics', 'run_graph']
 
 # %% ../nbs/10_pipeline.ipynb #f69385a6
 def stage_notebook(paper, stage: str, config_path=None) -> Path:
@@ -141,10 +141,8 @@ def run_pipeline(config_path=None, run_id: str | None = None, runs_dir="runs", s
     """Run the stages of a config into `runs_dir/run_id`; return the run folder.
 
     `config_path` defaults to the run's own saved config when `run_id` names a run that exists (a resume), else to
-    the tiny embedded config. Finished stages are skipped unless named in `rerun`."""
-    import papermill as pm
-    from tqdm.auto import tqdm
-    from wisemodel.llm import USAGE_TAG
+    the tiny embedded config. Finished stages are skipped unless named in `rerun`. Ctrl-C stops the run, records the
+    stage as interrupted in `provenance.json` and raises `RunInterrupted`; calling again with the run id resumes."""
     config, run_dir, started_with = _resolve_run(config_path, run_id, runs_dir)
     rerun = list(rerun or [])
     todo = list(stages or config.stages)
@@ -162,6 +160,28 @@ def run_pipeline(config_path=None, run_id: str | None = None, runs_dir="runs", s
     prov = run_dir / "provenance.json"
     timings = json.loads(prov.read_text()).get("stages", {}) if prov.exists() else {}
     redone: list[str] = []
+    with _catch_interrupt() as interrupted:
+        _run_stages(todo, run_dir, config, started_with, notebooks, saved, chash, timings, rerun, redone, interrupted, progress)
+    _write_run_record(run_dir, config, started_with, timings, status="done")
+    return run_dir
+
+@contextlib.contextmanager
+def _catch_interrupt():
+    """Ctrl-C (SIGINT) during a run raises KeyboardInterrupt at once and is remembered: papermill may swallow the
+    exception while it talks to the kernel, and then the stage still ends as interrupted."""
+    seen: list[float] = []
+    def handler(signum, frame):
+        seen.append(time.time())
+        raise KeyboardInterrupt
+    if threading.current_thread() is not threading.main_thread(): yield seen; return   # signals reach the main thread only
+    previous = signal.signal(signal.SIGINT, handler)
+    try: yield seen
+    finally: signal.signal(signal.SIGINT, previous)
+
+def _run_stages(todo, run_dir, config, started_with, notebooks, saved, chash, timings, rerun, redone, interrupted, progress):
+    import papermill as pm
+    from tqdm.auto import tqdm
+    from wisemodel.llm import USAGE_TAG
     bar = tqdm(todo, desc=f"wisemodel run {run_dir.name}", unit="stage", disable=not progress)
     for stage in bar:
         bar.set_postfix_str(stage)
@@ -175,13 +195,20 @@ def run_pipeline(config_path=None, run_id: str | None = None, runs_dir="runs", s
         t0 = time.time()
         tag = f"{run_dir.resolve()}:{stage}:{t0}"           # the stage's LLM calls are counted under this tag
         os.environ[USAGE_TAG] = tag                          # ... in the kernel, which inherits the environment
+        timings[stage] = {"status": "running", "started": _dt.datetime.now(_dt.timezone.utc).isoformat(), "notebook": str(out_nb)}
+        _write_run_record(run_dir, config, started_with, timings, status="running")   # a run killed now still says where it was
         try:
             pm.execute_notebook(str(notebooks[stage]), str(out_nb), cwd=str(Path.cwd()), progress_bar=False, kernel_name="python3",
                                 parameters={"run_dir": str(run_dir.resolve()), "config_path": str(saved.resolve())},
                                 stderr_file=sys.stderr if progress else None,  # the stage's own progress bars, live
                                 extra_arguments=["--IPKernelApp.log_level=ERROR"])  # not the kernel's TCP notice every stage
+            if interrupted: raise KeyboardInterrupt
             if not (run_dir / stage / "metrics.json").exists():
                 raise StageFailed(stage, out_nb, f"the notebook finished without writing {run_dir / stage / 'metrics.json'}", run_dir)
+        except KeyboardInterrupt:
+            timings[stage] = {"seconds": round(time.time() - t0, 2), "status": "interrupted", "notebook": str(out_nb), "llm_calls": _usage(tag)}
+            _write_run_record(run_dir, config, started_with, timings, status="interrupted")
+            raise RunInterrupted(stage, run_dir) from None
         except (pm.PapermillExecutionError, StageFailed) as err:
             timings[stage] = {"seconds": round(time.time() - t0, 2), "status": "failed", "llm_calls": _usage(tag)}
             _write_run_record(run_dir, config, started_with, timings, status="failed")
@@ -191,8 +218,12 @@ def run_pipeline(config_path=None, run_id: str | None = None, runs_dir="runs", s
         if stage in rerun: timings[stage]["rerun"] = True; redone.append(stage)
         atomic_write_text(run_dir / stage / ".done", chash)
         _write_run_record(run_dir, config, started_with, timings, status="running")
-    _write_run_record(run_dir, config, started_with, timings, status="done")
-    return run_dir
+
+class RunInterrupted(RuntimeError):
+    "Ctrl-C stopped a run: says in which stage, and how to resume."
+    def __init__(self, stage, run_dir):
+        super().__init__(f"interrupted in stage '{stage}'; its finished stages are kept.\n"
+                         f"  resume with: {_resume_command(Path(run_dir))}")
 
 class StageFailed(RuntimeError):
     "A stage notebook raised: says which stage, where the executed notebook is, and how to resume."
