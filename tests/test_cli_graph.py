@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import wisemodel.cli_graph  # noqa: F401  (registers the commands)
+import wisemodel.cli_graph, wisemodel.cli_aggregate  # noqa: F401  (registers the commands)
 from wisemodel.cli import cli
 from wisemodel.graph import example_graph, graph_summary, from_mai_summary
 
@@ -157,3 +157,20 @@ def test_the_installed_entry_point(tmp_path):
     res = subprocess.run(cmd + ["import", str(tmp_path / "nope.json"), "--out", str(tmp_path / "g")], capture_output=True, text=True, cwd=ROOT)
     assert res.returncode == 2 and res.stderr.count("\n") == 1 and "nope.json: file not found." in res.stderr and "Traceback" not in res.stderr
     assert not (tmp_path / "g").exists()
+
+
+@pytest.mark.parametrize("args, words", [
+    (["rank", EXAMPLE, "--damping", "-3"], "--damping"), (["rank", EXAMPLE, "--damping", "2"], "--damping"),
+    (["rank", EXAMPLE, "--threshold", "7"], "--threshold"), (["rank", EXAMPLE, "--top", "-1"], "--top"),
+    (["cycles", EXAMPLE, "--threshold", "-0.5"], "--threshold"),
+])
+def test_options_out_of_range_are_refused(args, words):
+    res = run(*args)
+    assert res.exit_code == 2 and words in res.output and "range" in res.output, res.output
+
+
+def test_the_library_refuses_out_of_range_knobs_too():
+    from wisemodel.aggregate import wise_values
+    from wisemodel.core import InputError
+    for kw, field in (({"damping": -3}, "damping"), ({"damping": 2}, "damping"), ({"threshold": 7}, "threshold")):
+        with pytest.raises(InputError, match=field): wise_values(example_graph(), "inf", **kw)

@@ -126,6 +126,8 @@ def _node_lookup(keys: list, size: int):
 
 def _compile(graph, context=None, prompt=None, threshold: float = 0.5) -> _System:
     "Compile the tables of `graph` (restricted to `context` and `prompt`) into a `_System`."
+    if not 0 <= threshold < 1:
+        raise InputError(f"threshold {threshold} is outside [0, 1).", field="threshold", fix="use an agreement level such as 0.5 (an edge passes above it).")
     t = _tables(graph)
     if not t.edges.index.is_unique: t.edges = t.edges.reset_index(drop=True)
     cards, edges, votes = t.cards, t.edges, t.votes
@@ -240,6 +242,7 @@ def _hops(h) -> float:
 
 def _propagate(Tt: sp.csr_array, x0: np.ndarray, h, damping: float = 0.85, tol: float = 1e-10, max_iter: int = 100_000):
     "Σ_{k<=h} x0 (βT)^k with Tt = T^T; returns (Γ_h, hops taken). Raises InputError if h = inf does not converge."
+    if not 0 < damping <= 1: raise InputError(f"damping {damping} is outside (0, 1].", field="damping", fix="use a hop discount such as 0.85.")
     h = _hops(h)
     score, y = x0.astype(np.float64).copy(), x0.astype(np.float64)
     total = max(float(np.abs(x0).sum()), 1e-300)

@@ -31,9 +31,9 @@ def _rank_text(rows: list[dict], method: str, h) -> str:
 @click.option("--context", default=None, help="Rank one context (default: every context).")
 @click.option("--prompt", default=None, help="Count only the votes cast under this prompt.")
 @click.option("--method", type=click.Choice(list(METHODS)), default="gamma", show_default=True, help="Aggregator.")
-@click.option("--threshold", type=float, default=0.5, show_default=True, help="An edge passes when its agreement is above this.")
-@click.option("--damping", type=float, default=0.85, show_default=True, help="Hop discount β of Γ_h (PageRank's α for pagerank).")
-@click.option("--top", type=int, default=None, help="Keep the first N cards of each context.")
+@click.option("--threshold", type=click.FloatRange(0, 1, max_open=True), default=0.5, show_default=True, help="An edge passes when its agreement is above this.")
+@click.option("--damping", type=click.FloatRange(0, 1, min_open=True), default=0.85, show_default=True, help="Hop discount β of Γ_h (PageRank's α for pagerank).")
+@click.option("--top", type=click.IntRange(min=1), default=None, help="Keep the first N cards of each context.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list of rows.")
 def rank_graph(graph_path, h, context, prompt, method, threshold, damping, top, as_json):
     "Rank the values cards of GRAPH per context with Γ_h (or a baseline)."
@@ -48,7 +48,7 @@ def rank_graph(graph_path, h, context, prompt, method, threshold, damping, top, 
 @graph.command("cycles")
 @click.argument("graph_path", metavar="GRAPH", type=click.Path(path_type=Path))
 @click.option("--context", default=None, help="Look in one context (default: every context).")
-@click.option("--threshold", type=float, default=0.5, show_default=True, help="Edges with agreement at or below this are suspect.")
+@click.option("--threshold", type=click.FloatRange(0, 1, max_open=True), default=0.5, show_default=True, help="Edges with agreement at or below this are suspect.")
 @click.option("--min-agreement", type=float, default=0.1, show_default=True,
               help="A direction takes part when it holds at least this share of its pair's judgements (0: every cycle).")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list of cycles.")
