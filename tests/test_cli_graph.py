@@ -174,3 +174,17 @@ def test_the_library_refuses_out_of_range_knobs_too():
     from wisemodel.core import InputError
     for kw, field in (({"damping": -3}, "damping"), ({"damping": 2}, "damping"), ({"threshold": 7}, "threshold")):
         with pytest.raises(InputError, match=field): wise_values(example_graph(), "inf", **kw)
+
+
+@pytest.mark.parametrize("content", [b"\xff\xfe\x00garbage", '{"cards": [{"title": "Caf\u00e9"}]}'.encode("latin-1")])
+@pytest.mark.parametrize("command", [["graph", "summary"], ["cards", "lint"]])
+def test_files_that_are_not_utf8_are_one_line_errors(tmp_path, content, command):
+    import wisemodel.cli_cards  # noqa: F401
+    f = tmp_path / "input.json"; f.write_bytes(content)
+    res = CliRunner().invoke(cli, [*command, str(f)])
+    assert res.exit_code == 2 and "is not UTF-8 text" in res.output and len(res.output.strip().splitlines()) == 1, res.output
+
+
+def test_a_utf8_byte_order_mark_is_read(tmp_path):
+    f = tmp_path / "mai.json"; f.write_bytes(b"\xef\xbb\xbf" + MAI_FILE.read_bytes())
+    assert json.loads(ok("summary", f, "--json").output) == json.loads(ok("summary", MAI_FILE, "--json").output)

@@ -42,7 +42,10 @@ def _read_text(path) -> str:
     path = Path(path)
     if not path.exists(): raise InputError("file not found.", file=path, fix="check the path (it is resolved from the current folder).")
     if path.is_dir(): raise InputError("expected a file, found a folder.", file=path, fix="pass the file inside it.")
-    text = path.read_text(encoding="utf-8")
+    try: text = path.read_text(encoding="utf-8-sig")        # a UTF-8 byte-order mark is read, not an error
+    except UnicodeDecodeError as err:
+        raise InputError(f"is not UTF-8 text (byte 0x{err.object[err.start]:02x} at position {err.start}).", file=path,
+                         fix="save the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8`), or pass the file you meant.") from None
     if not text.strip(): raise InputError("the file is empty.", file=path, fix="write the content, or pass another file.")
     return text
 
