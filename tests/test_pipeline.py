@@ -61,6 +61,8 @@ def test_rerun_resumes_without_redoing_finished_stages(statistics_run):
     ("name: x\nstages: [nosuchstage]\n", "no notebook for stage 'nosuchstage'"),
     ("name: [x\n", "invalid YAML"),
     ("", "the file is empty"),
+    ("name: x\nstages: [statistics, aggregate]\naggregate: {hz: [0], methodz: [votes]}\n", "field 'aggregate.hz'"),   # a typo in a section
+    ("name: x\nstages: [statistics, aggregate]\naggregate: {hs: banana}\n", "field 'aggregate.hs'"),   # before any stage runs
 ])
 def test_bad_config_is_one_clear_line(tmp_path, text, expect):
     cfg = tmp_path / "bad.yaml"; cfg.write_text(text)

@@ -32,6 +32,12 @@ def _loc_to_field(loc: tuple, prefix: str = "") -> str:
 def input_error_from_validation(err, file=None, prefix: str = "", fix: str | None = None) -> InputError:
     "Turn a pydantic `ValidationError` into an `InputError` naming `file` and the field that failed."
     first = err.errors()[0]
+    inner, loc = (first.get("ctx") or {}).get("error"), tuple(first["loc"])
+    if isinstance(inner, InputError):        # a nested config's own error: keep its words, join the field paths
+        parts = inner.field.split(".") if inner.field else []
+        if parts and loc and parts[0] == str(loc[-1]): parts = parts[1:]
+        return InputError(inner.message, file=file or inner.file, field=_loc_to_field(loc + tuple(parts), prefix) or None,
+                          fix=fix or inner.fix)
     more = len(err.errors()) - 1
     msg = first["msg"].rstrip(".") + "." + (f" ({more} more problem{'s' if more > 1 else ''} after this one.)" if more else "")
     return InputError(msg, file=file, field=_loc_to_field(tuple(first["loc"]), prefix) or None,

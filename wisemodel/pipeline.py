@@ -6,7 +6,7 @@
 from __future__ import annotations
 import contextlib, datetime as _dt, hashlib, json, os, shlex, shutil, signal, sys, threading, time
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from .core import (InputError, read_yaml, atomic_write_text, atomic_write_json, environment_info,
@@ -43,8 +43,45 @@ def config_hash(config: PipelineConfig) -> str:
     return hashlib.sha256(json.dumps(config.model_dump(), sort_keys=True).encode()).hexdigest()[:12]
 
 # %% auto #0
-__all__ = ['DEFAULT_CONFIG', 'PipelineConfig', 'load_config', 'config_hash', 'stage_notebook', 'run_config', 'run_pipeline',
-           'RunInterrupted', 'StageFailed', 'stage_dir', 'write_metrics', 'run_graph']
+__all__ = ['DEFAULT_CONFIG', 'PipelineConfig', 'load_config', 'config_hash', 'StatisticsSection', 'AggregateSection',
+           'check_sections', 'stage_notebook', 'run_config', 'run_pipeline', 'RunInterrupted', 'StageFailed',
+           'stage_dir', 'write_metrics', 'run_graph']
+
+# %% ../nbs/10_pipeline.ipynb #ca5193af
+class StatisticsSection(BaseModel):
+    "The `statistics:` section of a config."
+    model_config = ConfigDict(extra="forbid")
+    mai_entropy: bool = False
+
+class AggregateSection(BaseModel):
+    "The `aggregate:` section of a config."
+    model_config = ConfigDict(extra="forbid")
+    hs: list[Annotated[int, Field(ge=0)] | Literal["inf"]] = Field(default_factory=lambda: [0, 1, 2, "inf"])
+    methods: list[Literal["gamma", "votes", "pagerank", "bridging"]] = Field(default_factory=lambda: ["gamma", "votes", "pagerank", "bridging"])
+    top: int = Field(5, ge=1)
+
+def _section_models() -> dict:
+    from wisemodel.deliberate import DeliberationConfig
+    from wisemodel.evaluate import EvaluateConfig
+    from wisemodel.policy import PolicyConfig
+    from wisemodel.reward import RewardConfig
+    from wisemodel.synth import SynthConfig
+    return {"deliberate": DeliberationConfig, "statistics": StatisticsSection, "aggregate": AggregateSection, "synth": SynthConfig,
+            "reward": RewardConfig, "policy": PolicyConfig, "evaluate": EvaluateConfig}
+
+def check_sections(config: PipelineConfig, config_path=None):
+    "Validate the section of every stage `config` runs with the stage's typed config; errors name the file and `section.field`."
+    models = _section_models()
+    for stage in config.stages:
+        model = models.get(stage)
+        if model is None: continue
+        section = dict(getattr(config, stage, None) or {})
+        if "seed" in model.model_fields: section = {"seed": config.seed, **section}
+        try: model(**section)
+        except ValidationError as err: raise input_error_from_validation(err, file=config_path, prefix=stage) from None
+        except InputError as err:                 # a config that reports its own errors: name this file, and the section
+            field = err.field if err.field and err.field.split(".")[0] == stage else ".".join(p for p in (stage, err.field) if p)
+            raise InputError(err.message, file=config_path, field=field, fix=err.fix) from None
 
 # %% ../nbs/10_pipeline.ipynb #f69385a6
 def stage_notebook(paper, stage: str, config_path=None) -> Path:
@@ -144,6 +181,7 @@ def run_pipeline(config_path=None, run_id: str | None = None, runs_dir="runs", s
     the tiny embedded config. Finished stages are skipped unless named in `rerun`. Ctrl-C stops the run, records the
     stage as interrupted in `provenance.json` and raises `RunInterrupted`; calling again with the run id resumes."""
     config, run_dir, started_with = _resolve_run(config_path, run_id, runs_dir)
+    check_sections(config, started_with)
     rerun = list(rerun or [])
     todo = list(stages or config.stages)
     todo += [s for s in config.stages if s in rerun and s not in todo]
