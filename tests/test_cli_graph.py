@@ -188,3 +188,8 @@ def test_files_that_are_not_utf8_are_one_line_errors(tmp_path, content, command)
 def test_a_utf8_byte_order_mark_is_read(tmp_path):
     f = tmp_path / "mai.json"; f.write_bytes(b"\xef\xbb\xbf" + MAI_FILE.read_bytes())
     assert json.loads(ok("summary", f, "--json").output) == json.loads(ok("summary", MAI_FILE, "--json").output)
+
+
+def test_an_unknown_prompt_is_an_error_not_a_uniform_ranking():
+    res = run("rank", EXAMPLE, "--prompt", "nosuchprompt")
+    assert res.exit_code == 2 and "unknown prompt 'nosuchprompt'" in res.output and "teen-messages" in res.output, res.output

@@ -132,6 +132,11 @@ def _compile(graph, context=None, prompt=None, threshold: float = 0.5) -> _Syste
     if not t.edges.index.is_unique: t.edges = t.edges.reset_index(drop=True)
     cards, edges, votes = t.cards, t.edges, t.votes
     if prompt is not None:
+        prompts = list(_union(_distinct(graph.prompts["prompt_id"]) if "prompt_id" in graph.prompts else pd.Index([]),
+                              _distinct(votes["prompt_id"])))
+        if prompt not in prompts:
+            raise InputError(f"unknown prompt {prompt!r}.", field="prompt",
+                             fix="use one of: " + "; ".join(map(str, prompts)) if prompts else "this graph names no prompts.")
         votes = votes[(votes["prompt_id"].astype(object) == prompt).to_numpy()]
     # contexts: named by cards, used by edges; a context filter keeps one
     card_ctx = cards[["card_id", "contexts"]].explode("contexts").dropna() if len(cards) and "contexts" in cards else pd.DataFrame({"card_id": [], "contexts": []})
