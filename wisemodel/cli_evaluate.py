@@ -8,7 +8,7 @@ import click
 from .cli import cli, emit
 
 def _summary_text(out, s: dict) -> str:
-    def pct(r): return "–" if not r or r.get("rate") is None else f"{r['rate']:.0%} [{r['low']:.0%}, {r['high']:.0%}] of {r['n']}"
+    from wisemodel.evaluate import _pct as pct          # the rate, its interval and n, as the figures write it
     pw, rel = s["pairwise"], s["judge_reliability"]["all"]
     lines = [f"{out}: tuned {s['models']['tuned']['model']} vs base {s['models']['base']['model']} on {s['prompts']} held-out prompts.",
              f"pairwise (judge {s['judge']['model']}, both orders): win {pct(pw['all']['win'])}, tie {pct(pw['all']['tie'])}, loss {pct(pw['all']['loss'])}.",

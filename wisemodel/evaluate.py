@@ -384,12 +384,13 @@ def _read_rows(folder: Path, split: str = "test") -> list[dict]:
                      "graph_hash": r.get("graph_hash")})
     return rows
 
-def synth_graph(folder, graph=None):
+def synth_graph(folder, graph=None, rows: list[dict] | None = None):
     """The moral graph a synth folder rests on: `graph` (a MoralGraph or folder) if given, else the first of the manifest's
-    graph, the run's `graph/` and the shipped example graph whose content hash is the one its rows record."""
+    graph, the run's `graph/` and the shipped example graph whose content hash is the one its rows record (`rows`:
+    the folder's `_read_rows`, when already read)."""
     from wisemodel.graph import example_graph, graph_hash, read_graph
     folder = Path(folder)
-    wanted = {r["graph_hash"] for r in _read_rows(folder)}
+    wanted = {r["graph_hash"] for r in (rows if rows is not None else _read_rows(folder))}
     if graph is not None: g = graph if not isinstance(graph, (str, Path)) else read_graph(graph)
     else:
         manifest = read_json(folder / "manifest.json") if (folder / "manifest.json").exists() else {}
@@ -426,8 +427,10 @@ def evaluate(tuned, base, data, out, config: EvaluateConfig | None = None, rewar
     config = config or EvaluateConfig()
     out = Path(out); _check_out(out, (out / "evaluation.json").exists(), "evaluation")
     folder = Path(data)
-    rows = _read_rows(folder)[:config.prompts]
-    g = synth_graph(folder, graph)
+    held_out = _read_rows(folder)
+    rows = held_out[:config.prompts]
+    g = synth_graph(folder, graph, held_out)
+    scenarios = load_scenarios(config.sycophancy.scenarios)
     for r in rows: r["policies"] = _policies(g, r["card_ids"], 8)
     judge = get_llm(LLMConfig(**{"seed": config.seed, **config.judge}))
     models = {"base": _as_llm(base, **config.answer_llm), "tuned": _as_llm(tuned, **config.answer_llm)}
@@ -440,7 +443,7 @@ def evaluate(tuned, base, data, out, config: EvaluateConfig | None = None, rewar
                           for r, b, t in zip(rows, answers["base"], answers["tuned"])])
     pairs = judge_pairs(judge, [{"prompt_id": r["prompt_id"], "context_id": r["context_id"], "prompt": r["prompt"], "a": t, "b": b,
                                  "policies": r["policies"]} for r, b, t in zip(rows, answers["base"], answers["tuned"])], progress)
-    controls = judge_pairs(judge, control_items(rows, load_scenarios(config.sycophancy.scenarios), config.controls), progress)
+    controls = judge_pairs(judge, control_items(rows, scenarios, config.controls), progress)
     lap("pairwise")
     summary = {"config": config.model_dump(), "prompts": len(rows), "graph_hash": rows[0]["graph_hash"] if rows else None,
                "models": {name: _describe(m) for name, m in models.items()}, "judge": _describe(judge),
@@ -453,7 +456,7 @@ def evaluate(tuned, base, data, out, config: EvaluateConfig | None = None, rewar
     if config.rubric:
         replies = rubric_scores(judge, replies, progress)
         summary["rubric"] = rubric_summary(replies, config.bootstrap, config.seed)
-        summary["rubric_reliability"] = rubric_reliability(judge, load_scenarios(config.sycophancy.scenarios), config.rubric_controls,
+        summary["rubric_reliability"] = rubric_reliability(judge, scenarios, config.rubric_controls,
                                                            scored=replies, bootstrap=config.bootstrap, seed=config.seed)
         lap("rubric")
     if config.legibility:
