@@ -19,7 +19,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from wisemodel.core import atomic_write_json, environment_info
-from wisemodel.llm import DEFAULT_MODEL, _grammar_processor, _load_local, _schema_prompt, _torch_threads, extract_json
+from wisemodel.llm import DEFAULT_MODEL, LLMConfig, _grammar_processor, _load_local, _schema_prompt, _torch_threads, extract_json
 
 
 class ValuesCardDraft(BaseModel):
@@ -101,7 +101,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     if args.table: return print(table(json.loads(Path(args.out).read_text())))
 
-    lm, tokenizer, _ = _load_local(DEFAULT_MODEL, None)
+    lm, tokenizer, _ = _load_local(LLMConfig())
     schema = ValuesCardDraft.model_json_schema()
     rows, failed = {m: [] for m in args.methods}, {}
     for i, messages in enumerate(requests(args.n)):

@@ -8,7 +8,7 @@ import pytest
 from pydantic import BaseModel, Field
 
 from wisemodel.core import InputError
-from wisemodel.llm import LLMConfig, LLMError, LLMRoles, get_llm, default_llm, smollm2_checkpoint
+from wisemodel.llm import LLMConfig, LLMError, LLMRoles, bf16_supported, get_llm, default_llm, local_dtype, smollm2_checkpoint
 
 BIN = Path(sys.executable).parent
 
@@ -39,6 +39,26 @@ def test_chat_is_cached_and_counted(tmp_path):
     assert again.chat(msgs) == first and again.usage["cached"] == 1
     # cache=False bypasses it; greedy decoding gives the same answer
     assert get_llm(LLMConfig(cache=False, max_tokens=8)).chat(msgs) == first
+
+
+def test_dtype_is_resolved_here_and_keys_the_cache(tmp_path):
+    "float32 by default; auto is bfloat16 exactly where this CPU computes it natively; each dtype has its own weights and cache entries."
+    import torch
+    from wisemodel.llm import _load_local
+    assert local_dtype(LLMConfig()) == "float32"
+    assert local_dtype(LLMConfig(dtype="auto")) == ("bfloat16" if bf16_supported() else "float32")
+    msgs = [{"role": "user", "content": "Name one thing a good friend does."}]
+    path = str(tmp_path / "calls.sqlite")
+    answers = {}
+    for dtype in ("float32", "bfloat16"):
+        config = LLMConfig(cache_path=path, max_tokens=8, dtype=dtype)
+        assert local_dtype(config) == dtype and _load_local(config)[0].dtype == getattr(torch, dtype)
+        llm = get_llm(config)
+        before = (llm.cache.hits, llm.cache.misses)
+        answers[dtype] = llm.chat(msgs)
+        assert (llm.cache.hits, llm.cache.misses) == (before[0], before[1] + 1), f"{dtype} was answered from another dtype's cache entry"
+        assert answers[dtype].strip()
+    with pytest.raises(Exception, match="dtype"): LLMConfig(dtype="float16")
 
 
 def test_structured_local_is_valid_by_construction(tmp_path):

@@ -39,6 +39,10 @@ class LLMConfig(BaseModel):
     device: Optional[str] = None              # local: torch device (None: cpu)
     threads: Optional[int] = 1                # local: torch CPU threads while generating (None: torch's default)
     batch_size: int = Field(16, ge=1)         # local: free-text requests of `map` decoded together (1: one at a time)
+    dtype: Literal["float32", "bfloat16", "auto"] = "float32"  # local: weights and arithmetic; auto: bfloat16 where the
+        # device computes it natively, else float32. Measured on an AVX512-BF16 CPU with the 135M model: bfloat16 decodes 2x
+        # as fast, and sampled free text is alike (repeated-word share 0.14 in both, 32 answers); but greedy grammar-
+        # constrained decoding loops (a card's policy string never closes), so structured roles keep float32.
 
 class LLMRoles(BaseModel):
     "One `LLMConfig` per role of the method; each defaults to the embedded local model."
@@ -75,8 +79,8 @@ class LLMRoles(BaseModel):
 
 # %% auto #0
 __all__ = ['DEFAULT_MODEL', 'ROLES', 'USAGE_TAG', 'LLMConfig', 'LLMRoles', 'smollm2_checkpoint', 'call_key', 'CallCache',
-           'LLMError', 'extract_json', 'schema_skeleton', 'LLM', 'weights_stamp', 'LocalLLM', 'OpenAILLM', 'get_llm',
-           'default_llm']
+           'LLMError', 'extract_json', 'schema_skeleton', 'LLM', 'weights_stamp', 'bf16_supported', 'local_dtype',
+           'LocalLLM', 'OpenAILLM', 'get_llm', 'default_llm']
 
 # %% ../nbs/04_llm.ipynb #4072670c
 _GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -300,15 +304,29 @@ def weights_stamp(model: str) -> str | None:
     files = sorted(f for f in folder.iterdir() if f.suffix in (".safetensors", ".bin") or f.name == "config.json")
     return hashlib.sha256(json.dumps([(f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in files]).encode()).hexdigest()[:16]
 
-def _load_local(model: str, device: str | None):
-    return _load_stamped(model, device, weights_stamp(model))
+def bf16_supported(device: str = "cpu") -> bool:
+    "Whether `device` computes in bf16 natively: CUDA's own check, or a CPU with AVX512-BF16 or AMX tiles."
+    import torch
+    if device.startswith("cuda"): return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    cpu = torch.cpu
+    return any(getattr(cpu, f, lambda: False)() for f in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"))
+
+def local_dtype(config: LLMConfig) -> str:
+    """The dtype a local model runs in: `config.dtype`, with `auto` resolved on this machine (bfloat16 where the device
+    computes it natively, else float32). It is part of every local call's cache key: the two dtypes decode differently."""
+    if config.dtype != "auto": return config.dtype
+    return "bfloat16" if bf16_supported(config.device or "cpu") else "float32"
+
+def _load_local(config: LLMConfig):
+    return _load_stamped(config.model, config.device, local_dtype(config), weights_stamp(config.model))
 
 @functools.lru_cache(maxsize=4)
-def _load_stamped(model: str, device: str | None, stamp: str | None):
+def _load_stamped(model: str, device: str | None, dtype: str, stamp: str | None):
+    import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
     path = smollm2_checkpoint() if model == DEFAULT_MODEL else model
     tokenizer = AutoTokenizer.from_pretrained(path)
-    lm = AutoModelForCausalLM.from_pretrained(path).to(device or "cpu").eval()
+    lm = AutoModelForCausalLM.from_pretrained(path, dtype=getattr(torch, dtype)).to(device or "cpu").eval()
     return lm, tokenizer, threading.Lock()
 
 def _grammar_processor(library: str, tokenizer, vocab_size: int, schema: dict):
@@ -358,13 +376,14 @@ def _torch_threads(n: int | None):
 class LocalLLM(LLM):
     "A transformers causal LM in this process (default: the embedded SmolLM2-135M-Instruct)."
     def _request(self, messages, params, schema):
-        request = {**super()._request(messages, params, schema), "grammar": self.config.grammar if schema else None}
+        request = {**super()._request(messages, params, schema), "grammar": self.config.grammar if schema else None,
+                   "dtype": local_dtype(self.config)}
         if (stamp := weights_stamp(self.config.model)) is not None: request["weights"] = stamp
         return request
 
     def _generate(self, messages, params, schema):
         import torch
-        lm, tokenizer, lock = _load_local(self.config.model, self.config.device)
+        lm, tokenizer, lock = _load_local(self.config)
         inputs = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt", return_dict=True).to(lm.device)
         sample = params["temperature"] > 0
         gen = dict(max_new_tokens=params["max_tokens"], do_sample=sample, pad_token_id=tokenizer.eos_token_id)
@@ -388,7 +407,7 @@ def _first_eos(ids, eos: int) -> int:
 def _generate_batch(self, batch: list[list[dict]], params: dict) -> list[tuple[str, dict]]:
     "Greedy or seeded sampling for several conversations at once: left-padded, one `generate` call."
     import torch
-    lm, tokenizer, lock = _load_local(self.config.model, self.config.device)
+    lm, tokenizer, lock = _load_local(self.config)
     sample = params["temperature"] > 0
     gen = dict(max_new_tokens=params["max_tokens"], do_sample=sample, pad_token_id=tokenizer.eos_token_id)
     if sample: gen.update(temperature=params["temperature"], top_p=params["top_p"])

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .core import (InputError, atomic_dir, atomic_write_json, environment_info, input_error_from_validation,
                             read_json, read_yaml)
+from .llm import bf16_supported   # the same check decides bf16 for generation, reward training and PPO
 
 DEFAULT_BASE = "SmolLM2-135M-Instruct"
 REJECTED_KINDS = ("naive", "sycophantic", "less_wise", "caves")
@@ -48,13 +49,6 @@ class RewardConfig(BaseModel):
         try: return cls(**data)
         except InputError as err: raise InputError(err.message, file=path, field=err.field, fix=err.fix) from None
 
-def bf16_supported(device: str = "cpu") -> bool:
-    "Whether `device` computes in bf16 natively: CUDA's own check, or a CPU with AVX512-BF16 or AMX tiles."
-    import torch
-    if device.startswith("cuda"): return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
-    cpu = torch.cpu
-    return any(getattr(cpu, f, lambda: False)() for f in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"))
-
 def device_and_bf16(bf16: bool | None, field: str = "bf16") -> tuple[str, bool]:
     "The training device (CUDA when there is one) and whether to use bf16: detected for None; True where unsupported is an error naming `field`."
     import torch
@@ -65,10 +59,9 @@ def device_and_bf16(bf16: bool | None, field: str = "bf16") -> tuple[str, bool]:
     return device, use
 
 # %% auto #0
-__all__ = ['DEFAULT_BASE', 'REJECTED_KINDS', 'PREFERENCE_COLUMNS', 'PROVENANCE_COLUMNS', 'RewardConfig', 'bf16_supported',
-           'device_and_bf16', 'load_preferences', 'data_provenance', 'toy_preferences', 'train_reward',
-           'calibration_table', 'evaluate_pairs', 'plot_calibration', 'model_card', 'RewardModel', 'tiny_base_model',
-           'bench_reward']
+__all__ = ['DEFAULT_BASE', 'REJECTED_KINDS', 'PREFERENCE_COLUMNS', 'PROVENANCE_COLUMNS', 'RewardConfig', 'device_and_bf16',
+           'load_preferences', 'data_provenance', 'toy_preferences', 'train_reward', 'calibration_table',
+           'evaluate_pairs', 'plot_calibration', 'model_card', 'RewardModel', 'tiny_base_model', 'bench_reward']
 
 # %% ../nbs/07a_reward.ipynb #9817c624
 PREFERENCE_COLUMNS = ("prompt", "chosen", "rejected", "rejected_kind", "unseen_context")
