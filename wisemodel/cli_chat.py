@@ -13,19 +13,11 @@ from .core import InputError, read_json
 
 POLICY_RECORD = "wisemodel_policy.json"
 
-def _graph_paths(ref: str, manifest: Path) -> list[Path]:
-    "Where a graph path recorded in a synth manifest may be: as written, from here, from the run's repository, from this package's."
-    from wisemodel.graph import _data_dir
-    p = Path(ref)
-    if p.is_absolute(): return [p]
-    up = manifest.resolve().parents
-    roots = ([up[3]] if len(up) > 3 else []) + [Path.cwd(), _data_dir().parent]   # <repo>/runs/<id>/synth/manifest.json
-    return list(dict.fromkeys(r / p for r in roots))
-
 def trained_graph(checkpoint) -> tuple:
     """(graph, note, h): the moral graph a policy checkpoint was trained on, a sentence saying how it was found, and the
     Γ_h of its training data (None if not recorded). Falls back to the shipped example graph, saying so."""
-    from wisemodel.graph import example_graph, graph_hash, read_graph
+    from wisemodel.graph import example_graph, graph_hash
+    from wisemodel.synth import manifest_graph
     folder = Path(checkpoint)
     record_file = folder / POLICY_RECORD
     why, hashes, h = f"{folder} has no {POLICY_RECORD} naming its training data", [], None
@@ -35,18 +27,11 @@ def trained_graph(checkpoint) -> tuple:
         hashes, hs = list(data.get("graph_hashes") or []), list(data.get("h") or [])
         h = hs[0] if len(hs) == 1 else None
         where = (data.get("manifest") or {}).get("file") or (Path(data["data"]).parent / "manifest.json" if data.get("data") else None)
-        manifest, ref = (Path(where) if where else None), None
-        if manifest is None: why = f"its {POLICY_RECORD} names no training data"
-        elif not manifest.is_file(): why = f"its synth manifest {manifest} is not here"
+        if where is None: why = f"its {POLICY_RECORD} names no training data"
         else:
-            ref = (read_json(manifest).get("config") or {}).get("graph")
-            why = f"the graph {ref!r} that {manifest} names is not here" if ref else f"its synth manifest {manifest} names no graph path"
-        for path in _graph_paths(ref, manifest) if ref else []:
-            if not path.exists(): continue
-            graph = read_graph(path)
-            if not hashes or graph_hash(graph) in hashes:
-                return graph, f"graph: {path}, the one {folder} was trained on (hash {graph_hash(graph)}, named by {manifest}).", h
-            why = f"{path} has changed since (hash {graph_hash(graph)}, the checkpoint records {', '.join(hashes)})"
+            graph, path, why = manifest_graph(where, hashes)
+            if graph is not None:
+                return graph, f"graph: {path}, the one {folder} was trained on (hash {graph_hash(graph)}, named by {where}).", h
     graph = example_graph()
     same = graph_hash(graph) in hashes
     return graph, (f"graph: the shipped example graph data/example_graph, since {why}; "

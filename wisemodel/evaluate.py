@@ -389,22 +389,14 @@ def synth_graph(folder, graph=None, rows: list[dict] | None = None):
     graph, the run's `graph/` and the shipped example graph whose content hash is the one its rows record (`rows`:
     the folder's `_read_rows`, when already read)."""
     from wisemodel.graph import example_graph, graph_hash, read_graph
+    from wisemodel.synth import manifest_graph
     folder = Path(folder)
     wanted = {r["graph_hash"] for r in (rows if rows is not None else _read_rows(folder))}
     if graph is not None: g = graph if not isinstance(graph, (str, Path)) else read_graph(graph)
     else:
-        manifest = read_json(folder / "manifest.json") if (folder / "manifest.json").exists() else {}
-        named = manifest.get("config", {}).get("graph")
-        candidates = [Path(named), DATA_DIR.parent / named] if named else []
-        candidates += [folder.parent / "graph"]
-        g = None
-        for c in candidates:
-            if c.is_dir():
-                try: cand = read_graph(c)
-                except InputError: continue
-                if graph_hash(cand) in wanted: g = cand; break
+        g, _, why = manifest_graph(folder / "manifest.json", wanted)
         if g is None and graph_hash(example_graph()) in wanted: g = example_graph()
-        if g is None: raise InputError(f"no graph with the content hash its rows record ({sorted(wanted)}) was found.", file=folder,
+        if g is None: raise InputError(f"no graph with the content hash its rows record ({sorted(wanted)}) was found: {why}.", file=folder,
                                        fix="pass the moral graph the data was built from (graph=..., or --graph).")
     if graph_hash(g) not in wanted:
         warnings.warn(f"the graph's content hash {graph_hash(g)} is not the one the synth rows record ({sorted(wanted)}): "

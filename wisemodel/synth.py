@@ -71,7 +71,8 @@ def load_synth_config(source=None, section: str | None = "synth") -> SynthConfig
 __all__ = ['KINDS', 'TRAINING_PROMPTS', 'WRITERS', 'WISE_SYSTEM', 'NAIVE_SYSTEM', 'SYCOPHANTIC_SYSTEM', 'KEEP_SYSTEM',
            'CAVE_SYSTEM', 'PROVENANCE', 'SynthConfig', 'load_synth_config', 'prompt_messages', 'training_prompts',
            'split_prompts', 'ranked_by_context', 'wise_cards', 'response_messages', 'match_lengths', 'quotes_card',
-           'policy_attention', 'select_responses', 'Attends', 'judge_messages', 'synthesize', 'load_synth']
+           'policy_attention', 'select_responses', 'Attends', 'judge_messages', 'synthesize', 'load_synth',
+           'manifest_graph']
 
 # %% ../nbs/07_synth.ipynb #25697df7
 WRITERS = ("a student", "a parent", "someone in their sixties", "a nurse", "a shop owner", "a new immigrant", "a teacher",
@@ -452,3 +453,32 @@ def load_synth(folder) -> tuple:
         raise InputError("not a finished synth folder (no manifest.json).", file=folder,
                          fix="pass the folder `wisemodel synth --out` or the pipeline's `synth` stage wrote.")
     return load_from_disk(str(folder / "preference")), load_from_disk(str(folder / "sft")), json.loads((folder / "manifest.json").read_text())
+
+def _graph_candidates(manifest: Path) -> list[Path]:
+    """Where the graph of a synth manifest may be: the path its config names (as written, from the run's repository, from
+    here, from this package's), else the run's own `graph/` beside the synth folder (the pipeline's default source)."""
+    ref = (json.loads(manifest.read_text()).get("config") or {}).get("graph")
+    if not ref: return [manifest.parent.parent / "graph"]
+    p = Path(ref)
+    if p.is_absolute(): return [p]
+    up = manifest.resolve().parents
+    roots = ([up[3]] if len(up) > 3 else []) + [Path.cwd(), DATA_DIR.parent]   # <repo>/runs/<id>/synth/manifest.json
+    return list(dict.fromkeys(r / p for r in roots))
+
+def manifest_graph(manifest, hashes=()) -> tuple:
+    """(graph, path, why): the moral graph the synth `manifest` was built on, the first candidate place (`_graph_candidates`)
+    holding a graph whose content hash is one of `hashes` (any graph, when none are given). (None, None, why) when none is,
+    `why` saying what was looked for and found. Evaluation and chat both find their graph this way."""
+    from wisemodel.graph import graph_hash, read_graph
+    manifest, hashes = Path(manifest), set(hashes)
+    if not manifest.is_file(): return None, None, f"the synth manifest {manifest} is not here"
+    candidates = _graph_candidates(manifest)
+    why = f"no graph at {', '.join(map(str, candidates))} (named by {manifest})"
+    for path in candidates:
+        if not path.exists(): continue
+        try: graph = read_graph(path)
+        except InputError as err: why = f"{path} is not a readable graph ({err.message})"; continue
+        if not hashes or graph_hash(graph) in hashes: return graph, path, f"the graph {manifest} names"
+        why = f"{path} has changed since (hash {graph_hash(graph)}, the data records {', '.join(sorted(hashes))})"
+    return None, None, why
+
