@@ -166,3 +166,15 @@ def test_judge_through_an_openai_compatible_server(served_smollm2, tmp_path, lab
     assert list(report[["card_a", "card_b"]].iloc[0]) == [b.id, a.id] and len(report) == 1
     assert report.judge_same.iloc[0] in (True, False)                    # a valid verdict came back over HTTP
     assert live.mapping[b.id] == (a.id if report.judge_same.iloc[0] else b.id)
+
+
+def test_simulated_deliberation_dedups_in_order_of_arrival(labelled):
+    "The deliberation's dedup unit: copies of one text first, then each card matched against the canonical cards before it."
+    from wisemodel.deliberate import _dedup_unit
+    a, b, c = labelled["tuning_wisemodel"].cards[:2] + labelled["tuning_wisemodel"].cards[-1:]   # a, b: one value; c: another
+    fields = {x.id: {"title": x.title, "description": x.description, "policies": list(x.policies)} for x in (a, b, c)}
+    cards = {"p1": fields[a.id], "p2": fields[b.id], "p3": fields[c.id], "p4": fields[a.id]}
+    test = _dedup_unit(cards, "ctx", "prompt", {})
+    assert test == {"p1": "p1", "p2": "p1", "p3": "p3", "p4": "p1"}
+    later = _dedup_unit(dict(reversed(list(cards.items()))), "ctx", "prompt", {"threshold": 0.45})
+    assert later == {"p4": "p4", "p3": "p3", "p2": "p4", "p1": "p4"}   # the first to arrive is canonical
