@@ -9,7 +9,8 @@ import wisemodel.cli_dedup  # noqa: F401  (registers `cards dedup`)
 from wisemodel.cards import to_dft
 from wisemodel.cli import cli
 from wisemodel.core import InputError
-from wisemodel.dedup import DEFAULT_THRESHOLD, dedup, evaluate_dedup, load_card_pairs, mark_canonical
+from wisemodel.dedup import (DEFAULT_THRESHOLD, CanonicalCards, dedup, dedup_incremental, evaluate_dedup, evaluate_groups,
+                             load_card_pairs, load_dedup_set, mark_canonical, pairwise_scores)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -36,9 +37,9 @@ def test_embedding_path_separates_same_from_different(pairs):
     ev = evaluate_dedup(pairs)
     m = ev.metrics
     assert m["auc"] > 0.95, m
-    assert m["embedding"]["precision"] >= 0.9 and m["embedding"]["recall"] >= 0.9, m
+    assert m["embedding"]["precision"] >= 0.85 and m["embedding"]["recall"] >= 0.9, m
     assert m["grouped"]["precision"] >= 0.9 and m["grouped"]["recall"] >= 0.85, m
-    assert ev.best_threshold == DEFAULT_THRESHOLD       # the documented choice is what the sweep finds
+    assert abs(ev.best_threshold - DEFAULT_THRESHOLD) <= 0.05, ev.best_threshold   # chosen on the tuning sets, close here too
     assert list(ev.curve.columns[:4]) == ["threshold", "precision", "recall", "f1"]
     assert ev.curve.recall.is_monotonic_decreasing
 
@@ -87,3 +88,93 @@ def test_cli_dedup_bad_input_is_one_line_exit_2(tmp_path):
     assert res.exit_code == 2 and "error:" in res.output and "Traceback" not in res.output
     res = CliRunner().invoke(cli, ["cards", "dedup", str(bad), "--from", "mai"])
     assert res.exit_code == 2 and "'values' list" in res.output
+
+
+SETS = ["tuning_dft", "tuning_wisemodel", "report_dft", "report_wisemodel"]
+
+
+@pytest.fixture(scope="module")
+def labelled():
+    return {name: load_dedup_set(name) for name in SETS}
+
+
+def test_labelled_sets_have_hard_negatives_and_long_dft_cards(labelled):
+    for name, s in labelled.items():
+        assert s.format == ("dft" if name.endswith("dft") else "wisemodel") and 25 <= len(s.cards) <= 40
+        groups = {}
+        for cid, g in s.gold.items(): groups.setdefault(g, []).append(cid)
+        assert sum(len(m) > 1 for m in groups.values()) >= 5            # values written by several people
+        by_situation = {}
+        for g, m in groups.items(): by_situation.setdefault(g.split(".")[0], []).append(len(m))
+        assert all(len(sizes) >= 3 for sizes in by_situation.values())   # every situation: several different values
+    dft = [c for n in ("tuning_dft", "report_dft") for c in labelled[n].cards]
+    assert all(c.details and len(c.details) > 150 and c.provenance.source == "dft" for c in dft)
+    ids = [c.id for s in labelled.values() for c in s.cards]
+    assert len(ids) == len(set(ids))                                     # no card in two sets
+
+
+def test_one_default_holds_on_both_formats(labelled):
+    "At the defaults, the report sets (never used to choose them) score as measured in the notebook, on both formats."
+    f1 = {n: evaluate_groups(labelled[n])["batch"]["f1"] for n in SETS}
+    assert f1["report_dft"] >= 0.85 and f1["report_wisemodel"] >= 0.75 and f1["tuning_wisemodel"] >= 0.9, f1
+    assert f1["tuning_dft"] >= 0.7, f1
+    old = dedup(labelled["report_dft"].cards, threshold=0.46, linkage="average")   # the first default's grouping rule
+    assert pairwise_scores(old, labelled["report_dft"].gold)["f1"] <= f1["report_dft"]
+
+
+def test_incremental_agrees_with_batch_and_is_deterministic(labelled):
+    for name in SETS:
+        s = labelled[name]
+        batch, inc = dedup(s.cards), dedup_incremental(s.cards)
+        agreement = pairwise_scores(inc, {k: batch[k] for k in s.gold})["f1"]
+        assert agreement >= (0.6 if name == "tuning_dft" else 0.9), (name, agreement)
+        assert abs(pairwise_scores(inc, s.gold)["f1"] - pairwise_scores(batch, s.gold)["f1"]) <= 0.2, name
+    s = labelled["report_dft"]
+    order = s.cards[:]; random.Random(7).shuffle(order)
+    first, again = dedup_incremental(order), dedup_incremental(order)
+    assert dict(first) == dict(again) and first.groups == again.groups
+    arrival = {c.id: k for k, c in enumerate(order)}
+    for group in first.groups:                                           # the canonical card is the first of its group to arrive
+        assert group[0] == min(group, key=arrival.get) and first[group[0]] == group[0]
+    live = CanonicalCards()
+    assert [live.add(c) for c in order] == [first[c.id] for c in order]  # card by card, as a live deliberation adds them
+
+
+def test_incremental_judge_confirms_wide_candidates(labelled):
+    "With a judge, candidates below the threshold are asked about; a 'same' verdict merges them, 'different' keeps them apart."
+    from wisemodel.dedup import SameValue
+    s = labelled["tuning_wisemodel"]
+    asked = []
+    def judge(a, b): asked.append((a.id, b.id)); return SameValue(same=s.gold[a.id] == s.gold[b.id], reason="gold")
+    result = dedup_incremental(s.cards, llm=judge, threshold=0.9, candidate_threshold=0.35)
+    assert asked and pairwise_scores(result, s.gold)["f1"] >= 0.95
+    alone = dedup_incremental(s.cards, threshold=0.9)
+    assert pairwise_scores(alone, s.gold)["recall"] < 0.5                # at 0.9 embeddings alone merge little
+
+
+from test_llm import served_smollm2  # noqa: E402,F401  (the `transformers serve` fixture)
+
+
+def test_judge_through_an_openai_compatible_server(served_smollm2, tmp_path, labelled):
+    "One candidate pair judged end to end by `transformers serve` through the openai client; its verdict is recorded."
+    from wisemodel.llm import LLMConfig, get_llm
+    llm = get_llm(LLMConfig(backend="openai", cache_path=str(tmp_path / "calls.sqlite"), max_tokens=48, **served_smollm2))
+    a, b = labelled["tuning_wisemodel"].cards[:2]                        # one value in two wordings
+    live = CanonicalCards(llm=llm, top_k=1)
+    live.add(a); live.add(b)
+    report = live.result().report
+    assert list(report[["card_a", "card_b"]].iloc[0]) == [b.id, a.id] and len(report) == 1
+    assert report.judge_same.iloc[0] in (True, False)                    # a valid verdict came back over HTTP
+    assert live.mapping[b.id] == (a.id if report.judge_same.iloc[0] else b.id)
+
+
+def test_simulated_deliberation_dedups_in_order_of_arrival(labelled):
+    "The deliberation's dedup unit: copies of one text first, then each card matched against the canonical cards before it."
+    from wisemodel.deliberate import _dedup_unit
+    a, b, c = labelled["tuning_wisemodel"].cards[:2] + labelled["tuning_wisemodel"].cards[-1:]   # a, b: one value; c: another
+    fields = {x.id: {"title": x.title, "description": x.description, "policies": list(x.policies)} for x in (a, b, c)}
+    cards = {"p1": fields[a.id], "p2": fields[b.id], "p3": fields[c.id], "p4": fields[a.id]}
+    test = _dedup_unit(cards, "ctx", "prompt", {})
+    assert test == {"p1": "p1", "p2": "p1", "p3": "p3", "p4": "p1"}
+    later = _dedup_unit(dict(reversed(list(cards.items()))), "ctx", "prompt", {"threshold": 0.45})
+    assert later == {"p4": "p4", "p3": "p3", "p2": "p4", "p1": "p4"}   # the first to arrive is canonical

@@ -10,7 +10,7 @@ import click
 from .cards import load_cards
 from .cli import cards, emit
 from .core import InputError, read_json
-from .dedup import DEFAULT_THRESHOLD, dedup
+from .dedup import DEFAULT_LINKAGE, DEFAULT_THRESHOLD, dedup, dedup_incremental
 
 def _load_for_dedup(path, fmt: str):
     "Cards from `path`; `mai` requires a moral-graph summary: an object with a `values` list."
@@ -37,10 +37,12 @@ def _groups_text(path, result) -> str:
               help="Similarity at which two cards are candidates for the same value (0 to 1).")
 @click.option("--judge/--no-judge", default=False, show_default=True,
               help="Let the LLM of the 'judge' role confirm each candidate pair.")
-@click.option("--linkage", type=click.Choice(["average", "complete", "single"]), default="average", show_default=True,
-              help="How groups merge: average similarity, all pairs, or any pair.")
+@click.option("--linkage", type=click.Choice(["average", "complete", "single"]), default=DEFAULT_LINKAGE, show_default=True,
+              help="How groups merge: all pairs, average similarity, or any pair.")
+@click.option("--incremental", is_flag=True,
+              help="Match each card, in file order, against the canonical cards before it (as a live deliberation does).")
 @click.option("--json", "as_json", is_flag=True, help="Print {card_id: canonical_id} for every card as JSON.")
-def dedup_command(cards_file, fmt, threshold, judge, linkage, as_json):
+def dedup_command(cards_file, fmt, threshold, judge, linkage, incremental, as_json):
     """Map every values card in CARDS (a JSON file) to the canonical card of its group of near-duplicates."""
     if not 0.0 < threshold <= 1.0:
         raise InputError(f"--threshold {threshold} is outside (0, 1].", fix=f"use a similarity such as {DEFAULT_THRESHOLD}.")
@@ -49,5 +51,6 @@ def dedup_command(cards_file, fmt, threshold, judge, linkage, as_json):
     if judge:
         from wisemodel.llm import get_llm
         llm = get_llm("judge")
-    result = dedup(cards_, llm=llm, threshold=threshold, linkage=linkage, progress=not as_json)
+    if incremental: result = dedup_incremental(cards_, llm=llm, threshold=threshold, progress=not as_json)
+    else: result = dedup(cards_, llm=llm, threshold=threshold, linkage=linkage, progress=not as_json)
     emit(dict(result), as_json, _groups_text(cards_file, result))

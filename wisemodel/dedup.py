@@ -4,7 +4,7 @@
 
 # %% ../nbs/05a_dedup.ipynb #8755383d
 from __future__ import annotations
-import json
+import json, re
 from pathlib import Path
 from typing import Callable
 import numpy as np
@@ -15,33 +15,55 @@ from .cards import ValuesCard
 from .embed import embed
 
 # %% auto #0
-__all__ = ['JUDGE_INSTRUCTIONS', 'DEFAULT_THRESHOLD', 'card_text', 'card_similarity', 'SameValue', 'judge_messages',
-           'judge_same_value', 'Deduplication', 'dedup', 'mark_canonical', 'CardPair', 'load_card_pairs',
-           'DedupEvaluation', 'evaluate_dedup']
+__all__ = ['JUDGE_INSTRUCTIONS', 'DEFAULT_THRESHOLD', 'DEFAULT_LINKAGE', 'DEFAULT_CANDIDATE_THRESHOLD', 'card_text',
+           'card_similarity', 'SameValue', 'judge_messages', 'judge_same_value', 'Deduplication', 'dedup',
+           'mark_canonical', 'CanonicalCards', 'dedup_incremental', 'CardPair', 'load_card_pairs', 'DedupEvaluation',
+           'evaluate_dedup', 'DedupSet', 'load_dedup_set', 'pairwise_scores', 'evaluate_groups']
 
 # %% ../nbs/05a_dedup.ipynb #3974ce71
-def card_text(card: ValuesCard) -> str:
-    "The text a card is embedded as: title, description and policies, one per line."
-    return "\n".join([card.title, card.description, *card.policies])
+_AGENT = re.compile(r"\b(?:ChatGPT|the (?:AI|assistant|model))\s+(?:should|can|could|will|would|must)\s+", re.IGNORECASE)
 
-def _policy_alignment(cards: list[ValuesCard], **embed_kw) -> np.ndarray:
-    "(n, n): for each policy of card i the best match among card j's policies, averaged, and symmetrised."
-    counts = np.array([len(c.policies) for c in cards])
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    vecs = embed([p for c in cards for p in c.policies], **embed_kw)       # (P, d)
-    sims = vecs @ vecs.T                                                  # (P, P)
-    best = np.maximum.reduceat(sims, starts, axis=1)                      # (P, n): best match of policy p in card j
-    mean = np.add.reduceat(best, starts, axis=0) / counts[:, None]        # (n, n): mean over card i's policies
-    return (mean + mean.T) / 2
+def _normalised(text: str) -> str:
+    "`text` without the agent phrase a format puts in every card (\"ChatGPT should ...\")."
+    return _AGENT.sub("", text).strip()
+
+def card_text(card: ValuesCard) -> str:
+    "The text a card is embedded as: title, description and policies, one per line, agent phrases removed."
+    return "\n".join([_normalised(card.title), _normalised(card.description), *card.policies])
+
+def _policy_match(a: np.ndarray, b: np.ndarray) -> float:
+    "One-to-one matching of policy embeddings `a` (m, d) and `b` (k, d): the best total cosine over min(m, k)."
+    from scipy.optimize import linear_sum_assignment
+    sims = a @ b.T                                                        # (m, k)
+    rows, cols = linear_sum_assignment(-sims)
+    return float(sims[rows, cols].sum() / min(len(a), len(b)))
+
+_EMBEDDED: dict = {}   # (text, embed options) -> vector: a card is embedded once per process, whichever path asks
+
+def _embed_once(texts: list[str], **embed_kw) -> np.ndarray:
+    key = json.dumps(embed_kw, sort_keys=True, default=str)
+    todo = list(dict.fromkeys(t for t in texts if (t, key) not in _EMBEDDED))
+    if todo: _EMBEDDED.update({(t, key): v for t, v in zip(todo, embed(todo, **embed_kw))})
+    return np.stack([_EMBEDDED[t, key] for t in texts])
+
+def _card_vectors(cards: list[ValuesCard], **embed_kw) -> tuple[np.ndarray, list[np.ndarray]]:
+    "Each card's whole-text embedding (n, d) and its policies' embeddings (a list of (m_i, d))."
+    whole = _embed_once([card_text(c) for c in cards], **embed_kw)
+    flat = _embed_once([p for c in cards for p in c.policies], **embed_kw)
+    bounds = np.cumsum([0] + [len(c.policies) for c in cards])
+    return whole, [flat[s:e] for s, e in zip(bounds[:-1], bounds[1:])]
 
 def card_similarity(cards: list[ValuesCard], **embed_kw) -> np.ndarray:
-    "(n, n) similarity of every two cards: mean of whole-card cosine and policy alignment, 1 on the diagonal."
+    "(n, n) similarity of every two cards: mean of whole-card cosine and one-to-one policy matching, 1 on the diagonal."
     cards = list(cards)
     if not cards: return np.zeros((0, 0), dtype=np.float32)
-    vecs = embed([card_text(c) for c in cards], **embed_kw)
-    sim = (vecs @ vecs.T + _policy_alignment(cards, **embed_kw)) / 2
+    whole, policies = _card_vectors(cards, **embed_kw)
+    sim = whole @ whole.T
+    for i, j in zip(*np.triu_indices(len(cards), k=1)):
+        sim[i, j] = sim[j, i] = (sim[i, j] + _policy_match(policies[i], policies[j])) / 2
     np.fill_diagonal(sim, 1.0)
     return np.clip(sim, -1.0, 1.0)
+
 
 # %% ../nbs/05a_dedup.ipynb #a69598ed
 class SameValue(BaseModel):
@@ -77,7 +99,8 @@ def judge_same_value(a: ValuesCard, b: ValuesCard, llm, max_tokens: int = 64) ->
     return out
 
 # %% ../nbs/05a_dedup.ipynb #28e32ff1
-DEFAULT_THRESHOLD = 0.46
+DEFAULT_THRESHOLD = 0.45
+DEFAULT_LINKAGE = "complete"
 
 class Deduplication(dict):
     "`{card_id: canonical_id}` for every card, with the `groups` (lists of card ids) and a `report` of candidate pairs."
@@ -120,7 +143,7 @@ def _verdict(out) -> tuple[bool | None, str]:
     if isinstance(out, bool): return out, ""
     return bool(out.same), out.reason
 
-def dedup(cards: list[ValuesCard], llm=None, threshold: float = DEFAULT_THRESHOLD, linkage: str = "average",
+def dedup(cards: list[ValuesCard], llm=None, threshold: float = DEFAULT_THRESHOLD, linkage: str = DEFAULT_LINKAGE,
           max_judged: int | None = 500, progress: bool = False, **embed_kw) -> Deduplication:
     "Map every card to a canonical card: `{card_id: canonical_id}` (a `Deduplication`, with `.groups` and `.report`)."
     cards = list(cards)
@@ -157,6 +180,61 @@ def dedup(cards: list[ValuesCard], llm=None, threshold: float = DEFAULT_THRESHOL
 def mark_canonical(cards: list[ValuesCard], mapping: dict) -> list[ValuesCard]:
     "Copies of `cards` with `canonical_id` set from a `dedup` mapping (cards missing from it keep theirs)."
     return [c.model_copy(update={"canonical_id": mapping.get(c.id, c.canonical_id)}) for c in cards]
+
+# %% ../nbs/05a_dedup.ipynb #41020640
+DEFAULT_CANDIDATE_THRESHOLD = 0.35
+
+class CanonicalCards:
+    "The canonical cards of a deliberation so far: `add(card)` matches a new card against them, in order of arrival."
+    def __init__(self, llm=None, threshold: float = DEFAULT_THRESHOLD, candidate_threshold: float = DEFAULT_CANDIDATE_THRESHOLD,
+                 top_k: int = 3, **embed_kw):
+        if not 0.0 < threshold <= 1.0:
+            raise InputError(f"threshold {threshold} is outside (0, 1].", field="threshold", fix=f"use a similarity such as {DEFAULT_THRESHOLD}.")
+        self.judge, self.threshold, self.top_k, self.embed_kw = _as_judge(llm), threshold, top_k, embed_kw
+        self.candidate_threshold = min(candidate_threshold, threshold) if self.judge is not None else threshold
+        self.mapping, self.canonical, self.rows = {}, [], []
+        self._members = []      # per canonical card: the (whole, policies) vectors of every card in its group
+
+    def add(self, card: ValuesCard) -> str:
+        "Match `card` against the canonical cards so far; record and return the id of its canonical card."
+        if card.id in self.mapping:
+            raise InputError(f"card id '{card.id}' was already added.", field="id", fix="give each card its own id.")
+        (whole,), (policies,) = _card_vectors([card], **self.embed_kw)
+        sim = lambda w, p: (float(whole @ w) + _policy_match(policies, p)) / 2
+        sims = [round(min(sim(w, p) for w, p in members), 6) for members in self._members]
+        ranked = sorted(range(len(sims)), key=lambda k: (-sims[k], k))[:self.top_k]
+        canon = None
+        for k in (k for k in ranked if sims[k] >= self.candidate_threshold):
+            other = self.canonical[k]
+            same, reason = (sims[k] >= self.threshold, "") if self.judge is None else _verdict(self.judge(card, other))
+            if same is None: same = sims[k] >= self.threshold          # no valid verdict: the embedding decision stands
+            self.rows.append((card.id, other.id, sims[k], None if self.judge is None else same, reason))
+            if same: canon = other.id; self._members[k].append((whole, policies)); break
+        if canon is None:
+            canon = card.id
+            self.canonical.append(card); self._members.append([(whole, policies)])
+        self.mapping[card.id] = canon
+        return canon
+
+    def result(self) -> Deduplication:
+        "The mapping so far as a `Deduplication` (groups led by their canonical card, in order of arrival)."
+        groups = {c.id: [] for c in self.canonical}
+        for cid, canon in self.mapping.items(): groups[canon].append(cid)
+        report = pd.DataFrame(self.rows, columns=["card_a", "card_b", "similarity", "judge_same", "judge_reason"])
+        report["same_group"] = [self.mapping[a] == self.mapping[b] for a, b in zip(report.card_a, report.card_b)]
+        return Deduplication(dict(self.mapping), list(groups.values()), report, self.threshold)
+
+def dedup_incremental(cards: list[ValuesCard], llm=None, threshold: float = DEFAULT_THRESHOLD,
+                      candidate_threshold: float = DEFAULT_CANDIDATE_THRESHOLD, top_k: int = 3, progress: bool = False,
+                      **embed_kw) -> Deduplication:
+    "`{card_id: canonical_id}` with each card matched, in the order given, against the canonical cards before it."
+    from tqdm.auto import tqdm
+    cards = list(cards)
+    canon = CanonicalCards(llm, threshold, candidate_threshold, top_k, **embed_kw)
+    _card_vectors(cards, **embed_kw)           # embed all at once (one batch); `add` then finds each card's vectors
+    for card in tqdm(list(cards), desc="matching cards", disable=not progress): canon.add(card)
+    return canon.result()
+
 
 # %% ../nbs/05a_dedup.ipynb #0fffcc60
 class CardPair(BaseModel):
@@ -200,7 +278,7 @@ class DedupEvaluation(BaseModel):
     pairs: pd.DataFrame
 
 def evaluate_dedup(pairs: list[CardPair] | None = None, threshold: float = DEFAULT_THRESHOLD, llm=None,
-                   thresholds=None, linkage: str = "average", progress: bool = False) -> DedupEvaluation:
+                   thresholds=None, linkage: str = DEFAULT_LINKAGE, progress: bool = False) -> DedupEvaluation:
     "Precision/recall of same-value decisions on labelled `pairs`: embeddings (sweep + at `threshold`), groups, judge."
     pairs = load_card_pairs() if pairs is None else list(pairs)
     cards = list({c.id: c for p in pairs for c in (p.a, p.b)}.values())
@@ -236,3 +314,48 @@ def _auc(scores: np.ndarray, gold: np.ndarray) -> float:
     pos, neg = scores[gold], scores[~gold]
     if not len(pos) or not len(neg): return float("nan")
     return float(((pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()) / (len(pos) * len(neg)))
+
+# %% ../nbs/05a_dedup.ipynb #980bbc21
+class DedupSet(BaseModel):
+    "Hand-grouped cards: `cards` and `gold` (`{card_id: group label}`), with the set's name and its cards' format."
+    name: str
+    format: str
+    cards: list[ValuesCard]
+    gold: dict[str, str]
+
+def load_dedup_set(name_or_path) -> DedupSet:
+    "Read a labelled set: a name in `data/dedup/` (`tuning_dft`, `report_wisemodel`, ...) or a path to such a JSON file."
+    from wisemodel.cards import from_dft
+    path = Path(name_or_path)
+    if not path.suffix: path = _data_dir() / "dedup" / f"{name_or_path}.json"
+    if not path.exists(): raise InputError("file not found.", file=path, fix="use tuning_dft, tuning_wisemodel, report_dft or report_wisemodel.")
+    data = json.loads(path.read_text(encoding="utf-8"))
+    read = from_dft if data.get("format") == "dft" else ValuesCard.model_validate
+    cards, gold = [], {}
+    for s, situation in enumerate(data["situations"]):
+        for g, group in enumerate(situation["groups"]):
+            for raw in group:
+                try: card = read(raw)
+                except ValidationError as err: raise input_error_from_validation(err, file=path) from None
+                cards.append(card); gold[card.id] = f"{s}.{g}"
+    if len(gold) != len(cards): raise InputError("a card id appears twice.", file=path, fix="give each card its own id.")
+    return DedupSet(name=path.stem, format=data.get("format", "wisemodel"), cards=cards, gold=gold)
+
+def pairwise_scores(mapping: dict, gold: dict) -> dict:
+    "Pairwise precision, recall and F1 of the partition `mapping` ({card_id: group}) against `gold`, over all pairs."
+    ids = list(gold)
+    pred, true = np.array([mapping[i] for i in ids]), np.array([gold[i] for i in ids])
+    iu, ju = np.triu_indices(len(ids), k=1)
+    return _prf(pred[iu] == pred[ju], true[iu] == true[ju])
+
+def evaluate_groups(dedup_set: DedupSet | str, llm=None, threshold: float = DEFAULT_THRESHOLD, linkage: str = DEFAULT_LINKAGE,
+                    candidate_threshold: float = DEFAULT_CANDIDATE_THRESHOLD) -> dict:
+    "Pairwise precision/recall/F1 of `dedup` (batch) and `dedup_incremental` on a labelled set, with its size."
+    s = load_dedup_set(dedup_set) if isinstance(dedup_set, (str, Path)) else dedup_set
+    batch = dedup(s.cards, llm=llm, threshold=threshold, linkage=linkage)
+    incremental = dedup_incremental(s.cards, llm=llm, threshold=threshold, candidate_threshold=candidate_threshold)
+    return {"set": s.name, "format": s.format, "cards": len(s.cards), "groups": len(set(s.gold.values())),
+            "batch": {**pairwise_scores(batch, s.gold), "groups": len(batch.groups)},
+            "incremental": {**pairwise_scores(incremental, s.gold), "groups": len(incremental.groups)},
+            "agreement": pairwise_scores(incremental, {k: batch[k] for k in s.gold})}
+

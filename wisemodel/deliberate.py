@@ -92,7 +92,8 @@ class DeliberationConfig(BaseModel):
     pairs_per_participant: int = Field(2, ge=0)              # relate: hypotheses each participant judges
     author_votes: bool = True                    # an author's own card counts as their vote
     articulate: dict[str, Any] = {}              # keyword arguments for wisemodel.articulate.articulate (max_turns, ...)
-    dedup: dict[str, Any] = {}                   # keyword arguments for wisemodel.dedup.dedup
+    dedup: dict[str, Any] = {}                   # keyword arguments for wisemodel.dedup.dedup_incremental; judge: true
+                                                 # lets the `judge` role's LLM confirm each candidate
     llm: dict[str, Any] = {}                     # {default: {...LLMConfig fields}, interviewer: {...}, ...}
     seed: int = 0
 
@@ -287,15 +288,23 @@ def _values_card(card_id: str, fields: dict, context_id: str, prompt_id: str, au
                       contexts=[context_id], canonical_id=canonical_id,
                       provenance=Provenance(authors=[author] if author else [], prompt=prompt_id, created=created, source=source or None))
 
-def _dedup_unit(cards: dict, context_id: str, prompt_id: str, kwargs: dict) -> dict:
-    "card id -> canonical id: identical texts first (a coordinated group's copies), then `wisemodel.dedup.dedup`."
-    from wisemodel.dedup import dedup
+def _dedup_judge(config: DeliberationConfig):
+    "The LLM that confirms dedup candidates: the `judge` role's, when the `dedup:` section says `judge: true`."
+    if not config.dedup.get("judge"): return None
+    from wisemodel.llm import LLMRoles, get_llm
+    return get_llm(LLMRoles.from_dict(config.llm).judge)
+
+def _dedup_unit(cards: dict, context_id: str, prompt_id: str, kwargs: dict, judge=None) -> dict:
+    "card id -> canonical id: identical texts first (a coordinated group's copies), then `dedup_incremental` in order of arrival."
+    from wisemodel.dedup import dedup_incremental
     first = {}
     same_text = {cid: first.setdefault(json.dumps(f, sort_keys=True), cid) for cid, f in cards.items()}
-    distinct = sorted(set(same_text.values()))
+    distinct = list(dict.fromkeys(same_text.values()))        # in order of arrival
     mapping = {c: c for c in distinct}
+    kwargs = {k: v for k, v in kwargs.items() if k != "judge"}
     if len(distinct) > 1:
-        found = dedup([_values_card(cid, cards[cid], context_id, prompt_id, "", None, "") for cid in distinct], **kwargs)
+        found = dedup_incremental([_values_card(cid, cards[cid], context_id, prompt_id, "", None, "") for cid in distinct],
+                                  llm=judge, **kwargs)
         mapping = {c: str(found.get(c) or c) for c in distinct}
     return {cid: mapping[same_text[cid]] for cid in cards}
 
@@ -342,8 +351,10 @@ def _deliberate(prompts, personas, config=None, out_dir="deliberation", llms: di
     cards = {_card_id(pr.id, pe.id): rec["articulate"][pr.id, pe.id]["card"] for pr in prompts for pe in personas}
     for pr in prompts:
         mine = {_card_id(pr.id, pe.id): cards[_card_id(pr.id, pe.id)] for pe in personas}
-        rec["canonical"].update(store.get(f"dedup/{pr.id}.json", {"cards": mine, "dedup": config.dedup},
-                                          lambda: _dedup_unit(mine, contexts[pr.id][0], pr.id, config.dedup)))
+        judge = _dedup_judge(config)
+        rec["canonical"].update(store.get(f"dedup/{pr.id}.json", {"cards": mine, "dedup": config.dedup,
+                                                                  "judge": judge and judge.config.model_dump(mode="json")},
+                                          lambda: _dedup_unit(mine, contexts[pr.id][0], pr.id, config.dedup, judge)))
     canonical = rec["canonical"]
     canon_of = {pr.id: sorted({canonical[_card_id(pr.id, pe.id)] for pe in personas}) for pr in prompts}
     agenda = {pr.id: {canonical[_card_id(pr.id, pe.id)] for pe in personas if pe.adversarial} for pr in prompts}
