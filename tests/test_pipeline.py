@@ -347,3 +347,39 @@ def test_a_run_killed_in_its_first_stage_says_what_state_it_is_in(tmp_path):
     (tmp_path / "slow").unlink()
     res = wm("run", "--runs-dir", tmp_path / "runs", "--run-id", "killed", "--json")
     assert res.returncode == 0, res.stderr[-2000:]
+
+
+def test_a_config_runs_alike_from_any_folder(tmp_path):
+    "`wisemodel run --config /abs/.../example.yaml` from another folder finds the paper and the graph (#10 item 3)."
+    elsewhere = tmp_path / "elsewhere"; elsewhere.mkdir()
+    res = wm("run", "--config", FAST, "--runs-dir", tmp_path / "runs", "--run-id", "far", "--json", cwd=elsewhere)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert json.loads(res.stdout)["metrics"]["statistics"]["cards"] > 0
+    res = wm("run", "--runs-dir", tmp_path / "runs", "--run-id", "far", "--json", cwd=tmp_path)   # a resume from a third folder
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert json.loads((tmp_path / "runs/far/provenance.json").read_text())["stages"]["statistics"]["skipped"] is True
+
+
+def test_a_stage_notebook_runs_from_its_own_folder(tmp_path):
+    "A stage notebook run as JupyterLab runs it (in papers/dft) finds its config and `data/...` (#10 item 3)."
+    papermill = Path(sys.executable).parent / "papermill"
+    res = subprocess.run([str(papermill), "02_statistics.ipynb", str(tmp_path / "out.ipynb"), "--cwd", ".",
+                          "-p", "run_dir", str(tmp_path / "run")], cwd=ROOT / "papers/dft", capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert json.loads((tmp_path / "run/statistics/metrics.json").read_text())["cards"] > 0
+
+
+@pytest.mark.parametrize("notebook", sorted(p.name for p in (ROOT / "papers/dft").glob("0*.ipynb")))
+def test_stage_notebook_defaults_work_on_their_own(notebook):
+    """Each stage notebook's default parameters name a config that loads from any folder and lists the stage, a run folder
+    under the repo (`open_stage` takes it from there), and the notebook opens them with `open_stage` (which runs the stages it rests on when opened alone)."""
+    import contextlib, nbformat
+    from wisemodel.pipeline import load_config
+    nb = nbformat.read(ROOT / "papers/dft" / notebook, as_version=4)
+    params = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    defaults = {}; exec(params.source, defaults)
+    stage = notebook[3:-6]
+    with contextlib.chdir(ROOT / "papers/dft"):                       # JupyterLab's folder for this notebook
+        config = load_config(defaults["config_path"])
+    assert stage in config.stages and (Path(config.root) / defaults["run_dir"]).is_relative_to(ROOT / "runs")
+    assert f'open_stage(run_dir, config_path, "{stage}")' in "".join(c.source for c in nb.cells)
