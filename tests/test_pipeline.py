@@ -383,3 +383,14 @@ def test_stage_notebook_defaults_work_on_their_own(notebook):
         config = load_config(defaults["config_path"])
     assert stage in config.stages and (Path(config.root) / defaults["run_dir"]).is_relative_to(ROOT / "runs")
     assert f'open_stage(run_dir, config_path, "{stage}")' in "".join(c.source for c in nb.cells)
+
+
+def test_a_saved_checkpoint_has_the_usual_permissions(tmp_path):
+    "safetensors writes its files 0600; a checkpoint published by atomic_dir is as readable as the rest of a run (#10 item 17)."
+    import torch
+    from safetensors.torch import save_file
+    from wisemodel.core import atomic_dir
+    with atomic_dir(tmp_path / "checkpoint") as tmp:
+        save_file({"w": torch.zeros(2)}, str(tmp / "model.safetensors")); (tmp / "config.json").write_text("{}")
+    modes = {p.name: oct(p.stat().st_mode & 0o777) for p in (tmp_path / "checkpoint").iterdir()}
+    assert len(set(modes.values())) == 1, modes
