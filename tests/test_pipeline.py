@@ -394,3 +394,36 @@ def test_a_saved_checkpoint_has_the_usual_permissions(tmp_path):
         save_file({"w": torch.zeros(2)}, str(tmp / "model.safetensors")); (tmp / "config.json").write_text("{}")
     modes = {p.name: oct(p.stat().st_mode & 0o777) for p in (tmp_path / "checkpoint").iterdir()}
     assert len(set(modes.values())) == 1, modes
+
+
+def test_the_run_summary_cuts_no_value(tmp_path):
+    "Each stage's metrics are printed whole, wrapped between values, not cut at 200 characters (#10 item 14)."
+    res = wm("run", "--config", FAST, "--runs-dir", tmp_path, "--run-id", "whole")
+    assert res.returncode == 0, res.stderr[-2000:]
+    metrics = json.loads((tmp_path / "whole/metrics.json").read_text())
+    assert json.dumps(metrics["aggregate"]["top_card_per_context"], ensure_ascii=False) in res.stdout
+    assert f"contested_edges {metrics['statistics']['contested_edges']}" in res.stdout
+
+
+def test_json_is_json_only_and_no_library_bars(tmp_path):
+    "`--json`: stdout is JSON and stderr holds no progress bars (transformers' 'Loading weights') (#10 item 14)."
+    res = wm("cards", "dedup", ROOT / "data/cards/example_cards.json", "--json")
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert isinstance(json.loads(res.stdout), dict)
+    assert "Loading weights" not in res.stderr and "it/s" not in res.stderr, res.stderr[-2000:]
+
+
+def test_a_stage_with_progress_bars_warns_nothing(tmp_path):
+    "A stage whose library code uses tqdm.auto prints no `TqdmWarning: IProgress not found` (#10 item 14)."
+    import nbformat
+    paper = tmp_path / "paper"; paper.mkdir()
+    params = nbformat.v4.new_code_cell('run_dir = "x"\nconfig_path = "y"'); params.metadata["tags"] = ["parameters"]
+    body = nbformat.v4.new_code_cell("from tqdm.auto import tqdm\nfrom wisemodel.pipeline import write_metrics\n"
+                                     "write_metrics(run_dir, 'bars', {'n': sum(1 for _ in tqdm(range(3)))})")
+    nb = nbformat.v4.new_notebook(cells=[params, body])
+    nb.metadata = {"kernelspec": {"name": "python3", "language": "python", "display_name": "Python 3"}, "language_info": {"name": "python"}}
+    nbformat.write(nb, paper / "01_bars.ipynb")
+    cfg = tmp_path / "bars.yaml"; cfg.write_text(f"name: bars\npaper: {paper}\nstages: [bars]\n")
+    res = wm("run", "--config", cfg, "--runs-dir", tmp_path / "runs", "--run-id", "b")
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "TqdmWarning" not in res.stderr and "IProgress" not in res.stderr and "Warning" not in res.stderr, res.stderr[-2000:]

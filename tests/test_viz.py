@@ -157,3 +157,13 @@ def test_cli_graph_show_for_real(tmp_path):
     assert bad.returncode == 2
     assert bad.stderr.strip().count("\n") == 0 and "no context 'nope'" in bad.stderr and "Traceback" not in bad.stderr
     assert not (tmp_path / "x.html").exists()
+
+
+def test_show_graph_draws_without_warnings(graph):
+    "show_graph in a notebook prints no IPython warning about its iframe (#10 item 14)."
+    import warnings
+    from wisemodel.viz import show_graph
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        html = show_graph(graph)
+    assert "<iframe srcdoc=" in html.data

@@ -206,7 +206,8 @@ def show_graph(graph, context=None, h="inf", scores=None, cycles=None, out=None,
         path = graph_html(graph, out if out is not None else Path(tmp) / "graph.html", context=context, scores=scores,
                           cycles=cycles, height=f"{height - 90}px")
         page = path.read_text(encoding="utf-8")
-    return HTML(f'<iframe srcdoc="{html.escape(page, quote=True)}" style="width:100%;height:{height}px;border:0"></iframe>')
+    frame = f'<iframe srcdoc="{html.escape(page, quote=True)}" style="width:100%;height:{height}px;border:0"></iframe>'
+    return HTML(f"<div>{frame}</div>")   # IPython warns at a bare <iframe> ("use IFrame"), which takes a URL, not the page
 
 # %% ../nbs/03_viz.ipynb #7589cad0
 def _label(text, width: int = 40) -> str:
