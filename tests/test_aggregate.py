@@ -196,3 +196,16 @@ def test_conflict_injected_as_a_bare_reverse_edge_is_reported_as_a_cycle(tmp_pat
         g = from_mai_summary(path)
     cycles = find_cycles(g)
     assert any({str(a), str(b)} <= set(map(str, c)) and ctx == e["contexts"][0] for c, ctx in zip(cycles["cards"], cycles["context"]))
+
+
+def test_a_graph_without_votes_is_never_called_supported():
+    "A graph with counts only (an MAI import; cards nobody voted for) ranks on a prior and says so (#10 item 7)."
+    for g in (read_graph(MAI), example_graph()):
+        g.votes = g.votes.iloc[0:0]
+        sl = wise_values(g, "inf")
+        assert (sl.unit.astype(str) == "card").all()
+        assert "broadly supported" not in set(sl.label.astype(str)) and "some support" not in set(sl.label.astype(str))
+        assert "no votes" in set(sl.label.astype(str))
+    res = CliRunner().invoke(cli, ["graph", "rank", str(MAI)])
+    assert res.exit_code == 0, res.output
+    assert "no votes: ranked on a uniform prior" in res.output and "broadly supported" not in res.output

@@ -347,3 +347,83 @@ def test_a_run_killed_in_its_first_stage_says_what_state_it_is_in(tmp_path):
     (tmp_path / "slow").unlink()
     res = wm("run", "--runs-dir", tmp_path / "runs", "--run-id", "killed", "--json")
     assert res.returncode == 0, res.stderr[-2000:]
+
+
+def test_a_config_runs_alike_from_any_folder(tmp_path):
+    "`wisemodel run --config /abs/.../example.yaml` from another folder finds the paper and the graph (#10 item 3)."
+    elsewhere = tmp_path / "elsewhere"; elsewhere.mkdir()
+    res = wm("run", "--config", FAST, "--runs-dir", tmp_path / "runs", "--run-id", "far", "--json", cwd=elsewhere)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert json.loads(res.stdout)["metrics"]["statistics"]["cards"] > 0
+    res = wm("run", "--runs-dir", tmp_path / "runs", "--run-id", "far", "--json", cwd=tmp_path)   # a resume from a third folder
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert json.loads((tmp_path / "runs/far/provenance.json").read_text())["stages"]["statistics"]["skipped"] is True
+
+
+def test_a_stage_notebook_runs_from_its_own_folder(tmp_path):
+    "A stage notebook run as JupyterLab runs it (in papers/dft) finds its config and `data/...` (#10 item 3)."
+    papermill = Path(sys.executable).parent / "papermill"
+    res = subprocess.run([str(papermill), "02_statistics.ipynb", str(tmp_path / "out.ipynb"), "--cwd", ".",
+                          "-p", "run_dir", str(tmp_path / "run")], cwd=ROOT / "papers/dft", capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert json.loads((tmp_path / "run/statistics/metrics.json").read_text())["cards"] > 0
+
+
+@pytest.mark.parametrize("notebook", sorted(p.name for p in (ROOT / "papers/dft").glob("0*.ipynb")))
+def test_stage_notebook_defaults_work_on_their_own(notebook):
+    """Each stage notebook's default parameters name a config that loads from any folder and lists the stage, a run folder
+    under the repo (`open_stage` takes it from there), and the notebook opens them with `open_stage` (which runs the stages it rests on when opened alone)."""
+    import contextlib, nbformat
+    from wisemodel.pipeline import load_config
+    nb = nbformat.read(ROOT / "papers/dft" / notebook, as_version=4)
+    params = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    defaults = {}; exec(params.source, defaults)
+    stage = notebook[3:-6]
+    with contextlib.chdir(ROOT / "papers/dft"):                       # JupyterLab's folder for this notebook
+        config = load_config(defaults["config_path"])
+    assert stage in config.stages and (Path(config.root) / defaults["run_dir"]).is_relative_to(ROOT / "runs")
+    assert f'open_stage(run_dir, config_path, "{stage}")' in "".join(c.source for c in nb.cells)
+
+
+def test_a_saved_checkpoint_has_the_usual_permissions(tmp_path):
+    "safetensors writes its files 0600; a checkpoint published by atomic_dir is as readable as the rest of a run (#10 item 17)."
+    import torch
+    from safetensors.torch import save_file
+    from wisemodel.core import atomic_dir
+    with atomic_dir(tmp_path / "checkpoint") as tmp:
+        save_file({"w": torch.zeros(2)}, str(tmp / "model.safetensors")); (tmp / "config.json").write_text("{}")
+    modes = {p.name: oct(p.stat().st_mode & 0o777) for p in (tmp_path / "checkpoint").iterdir()}
+    assert len(set(modes.values())) == 1, modes
+
+
+def test_the_run_summary_cuts_no_value(tmp_path):
+    "Each stage's metrics are printed whole, wrapped between values, not cut at 200 characters (#10 item 14)."
+    res = wm("run", "--config", FAST, "--runs-dir", tmp_path, "--run-id", "whole")
+    assert res.returncode == 0, res.stderr[-2000:]
+    metrics = json.loads((tmp_path / "whole/metrics.json").read_text())
+    assert json.dumps(metrics["aggregate"]["top_card_per_context"], ensure_ascii=False) in res.stdout
+    assert f"contested_edges {metrics['statistics']['contested_edges']}" in res.stdout
+
+
+def test_json_is_json_only_and_no_library_bars(tmp_path):
+    "`--json`: stdout is JSON and stderr holds no progress bars (transformers' 'Loading weights') (#10 item 14)."
+    res = wm("cards", "dedup", ROOT / "data/cards/example_cards.json", "--json")
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert isinstance(json.loads(res.stdout), dict)
+    assert "Loading weights" not in res.stderr and "it/s" not in res.stderr, res.stderr[-2000:]
+
+
+def test_a_stage_with_progress_bars_warns_nothing(tmp_path):
+    "A stage whose library code uses tqdm.auto prints no `TqdmWarning: IProgress not found` (#10 item 14)."
+    import nbformat
+    paper = tmp_path / "paper"; paper.mkdir()
+    params = nbformat.v4.new_code_cell('run_dir = "x"\nconfig_path = "y"'); params.metadata["tags"] = ["parameters"]
+    body = nbformat.v4.new_code_cell("from tqdm.auto import tqdm\nfrom wisemodel.pipeline import write_metrics\n"
+                                     "write_metrics(run_dir, 'bars', {'n': sum(1 for _ in tqdm(range(3)))})")
+    nb = nbformat.v4.new_notebook(cells=[params, body])
+    nb.metadata = {"kernelspec": {"name": "python3", "language": "python", "display_name": "Python 3"}, "language_info": {"name": "python"}}
+    nbformat.write(nb, paper / "01_bars.ipynb")
+    cfg = tmp_path / "bars.yaml"; cfg.write_text(f"name: bars\npaper: {paper}\nstages: [bars]\n")
+    res = wm("run", "--config", cfg, "--runs-dir", tmp_path / "runs", "--run-id", "b")
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "TqdmWarning" not in res.stderr and "IProgress" not in res.stderr and "Warning" not in res.stderr, res.stderr[-2000:]

@@ -157,3 +157,34 @@ def test_cli_graph_show_for_real(tmp_path):
     assert bad.returncode == 2
     assert bad.stderr.strip().count("\n") == 0 and "no context 'nope'" in bad.stderr and "Traceback" not in bad.stderr
     assert not (tmp_path / "x.html").exists()
+
+
+def test_show_graph_draws_without_warnings(graph):
+    "show_graph in a notebook prints no IPython warning about its iframe (#10 item 14)."
+    import warnings
+    from wisemodel.viz import show_graph
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        html = show_graph(graph)
+    assert "<iframe srcdoc=" in html.data
+
+
+def test_figures_say_what_they_show(graph):
+    "Each figure names its ranking (method, h) and its contexts, counts in good English, and cuts no label (#10 item 15)."
+    from wisemodel.aggregate import rank
+    from wisemodel.graph import edge_stats
+    from wisemodel.viz import plot_edge_stats
+    stats = edge_stats(graph)
+    one = stats[stats.context == stats.context.iloc[0]]
+    assert plot_edge_stats(one, graph)._suptitle.get_text().endswith("1 edge in 1 context") or \
+           plot_edge_stats(one, graph)._suptitle.get_text().endswith(f"{len(one)} edges in 1 context")
+    fig = plot_edge_stats(stats, graph)
+    ticks = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert not any("…" in t for t in ticks)
+    assert sum(f"({c})" in t for t in ticks for c in set(stats.context)) == stats.context.nunique()   # a heading per context
+    g2 = rank(graph, "gamma", h=2).assign(method="gamma", h="2")
+    fig = plot_top_values(g2, graph, top=3)
+    flat = lambda text: " ".join(text.split())                             # as wrapped in the figure, read as one line
+    assert "h = 2" in flat(fig._suptitle.get_text()) and "h = 2" in flat(fig.axes[-1].get_xlabel())
+    assert all(f"({c})" in flat(a.get_title(loc="left")).replace("- ", "-") for a, c in zip(fig.axes, dict.fromkeys(g2.context.astype(str))))
+    assert "PageRank" in plot_top_values(rank(graph, "pagerank"), graph)._suptitle.get_text()

@@ -294,7 +294,7 @@ def _reach(s: _System, h, max_reach: int = 50_000_000):
     return np.bincount(R.indices, minlength=s.n), per_ctx
 
 # %% ../nbs/02_aggregate.ipynb #8620569d
-LABELS = ("broadly supported", "some support", "no support", "contested")
+LABELS = ("broadly supported", "some support", "no support", "contested", "no votes")
 
 def _scc(s: _System, min_agreement: float = 0.1):
     "Strongly connected components of the graph of wiser judgements with agreement >= min_agreement; on-cycle mask."
@@ -316,7 +316,8 @@ def _labels(s: _System, share: np.ndarray, reach: np.ndarray | None, broad=0.5, 
     _, on_cycle = _scc(s, min_agreement)
     contested = on_cycle | _split_nodes(s, split, min_judgements)
     support = reach if reach is not None else s.x0   # without reach counts, direct support decides 'some'
-    label = np.where(contested, 3, np.where(share >= broad, 0, np.where(support > 0, 1, 2)))
+    label = np.where(share >= broad, 0, np.where(support > 0, 1, 2))
+    label = np.where(contested, 3, np.where(s.prior[s.node_ctx], 4, label))   # on the prior, nobody's support is counted
     return pd.Categorical.from_codes(label, categories=list(LABELS))
 
 # %% ../nbs/02_aggregate.ipynb #281085de
@@ -383,6 +384,7 @@ def support_labels(graph, h="inf", context=None, prompt=None, threshold: float =
     def why(r):
         if r.on_cycle: return "on a cycle of wisdom judgements in this context"
         if r.split_edge: return f"a wisdom edge at this card is split (agreement within 0.5 ± {split}, >= {min_judgements} judgements)"
+        if r.label == "no votes": return "no votes in this context: ranked on a uniform prior over its cards, moved by the wisdom judgements"
         if r.label == "broadly supported": return f"share {r.share:.0%} >= {broad:.0%} of the context's {r.unit}s"
         if r.label == "some support": return f"share {r.share:.0%} < {broad:.0%}"
         return "no vote or chain of judgements reaches it"

@@ -4,12 +4,25 @@
 
 # %% ../nbs/09_cli.ipynb #03768fa6
 from __future__ import annotations
-import importlib, json, sys
+import importlib, json, os, sys
 import click
 from .core import InputError
 
+def _json_only(ctx, param, as_json: bool) -> bool:
+    "With `--json`: no library progress bars on stderr, here or in the kernels a run starts (they inherit the environment)."
+    if as_json:
+        os.environ["TQDM_DISABLE"] = "1"                   # every tqdm bar made after this (tqdm reads it at import)
+        os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"   # transformers' "Loading weights", hub downloads
+        if "transformers" in sys.modules: sys.modules["transformers"].utils.logging.disable_progress_bar()
+    return as_json
+
 class _Group(click.Group):
-    "A click group that reports `InputError` as one line and exit status 2."
+    "A click group that reports `InputError` as one line and exit status 2, and whose commands' `--json` is JSON only."
+    def add_command(self, cmd, name=None):
+        for param in cmd.params:
+            if param.name == "as_json" and param.callback is None: param.callback = _json_only
+        super().add_command(cmd, name)
+
     def invoke(self, ctx):
         try: return super().invoke(ctx)
         except InputError as err:

@@ -19,10 +19,13 @@ def _records(df) -> list[dict]:
 def _rank_text(rows: list[dict], method: str, h) -> str:
     lines, ctx = [], object()
     for r in rows:
+        prior = r.get("unit") == "card"           # nobody voted in this context: the ranking rests on a uniform prior
         if r["context"] != ctx:
-            ctx = r["context"]; lines.append(f"\n{ctx if ctx is not None else '(no context)'}  [{method}, h={h}]")
-        extra = f", share {r['share']:.0%}, {r['label']}" if r.get("share") is not None and "label" in r else ""
-        lines.append(f"  {r['rank']:>3}. {r['card']}  {r.get('title') or ''}  score {r['score']:.4g} (direct {r['direct']:g}{extra})")
+            ctx = r["context"]; lines.append(f"\n{ctx if ctx is not None else '(no context)'}  [{method}, h={h}]"
+                                             + ("  no votes: ranked on a uniform prior over the cards" if prior else ""))
+        of = " of the cards" if prior else ""
+        extra = f", share {r['share']:.0%}{of}, {r['label']}" if r.get("share") is not None and "label" in r else ""
+        lines.append(f"  {r['rank']:>3}. {r['card']}  {r.get('title') or ''}  score {r['score']:.4g} ({'prior' if prior else 'direct'} {r['direct']:g}{extra})")
     return "\n".join(lines).strip()
 
 @graph.command("rank")

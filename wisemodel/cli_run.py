@@ -12,6 +12,21 @@ from .core import InputError
 
 def _stage_list(value): return [s.strip() for s in value.split(",") if s.strip()] if value else None
 
+def _value(v) -> str:
+    "A metric as people read it: floats to 4 significant digits, lists and mappings as compact JSON, never cut."
+    if isinstance(v, float): return f"{v:.4g}"
+    if isinstance(v, (dict, list)): return json.dumps(v, ensure_ascii=False, default=str)
+    return str(v)
+
+def _stage_lines(stage: str, metrics: dict, width: int = 120) -> list[str]:
+    "A stage's metrics as `name value` items, wrapped between items (a long item gets a line of its own), none cut."
+    lines, line = [], f"  {stage}:"
+    for name, v in metrics.items():
+        item = f" {name} {_value(v)},"
+        if len(line) + len(item) > width and line.strip() != f"{stage}:": lines.append(line); line = "   "
+        line += item
+    return lines + [line.rstrip(",")]
+
 @cli.command("run")
 @click.option("--config", "config_path", default=None,
               help="Pipeline config (YAML). Default: the run's own config when --run-id names a run, else papers/dft/configs/tiny.yaml.")
@@ -37,7 +52,8 @@ def run(config_path, run_id, runs_dir, stages, rerun, force, as_json):
         click.echo(f"stopped: {err}", err=True)
         raise SystemExit(130)                      # the shell's status for a run stopped by Ctrl-C
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    text = f"run finished: {run_dir}\n" + "\n".join(f"  {stage}: {json.dumps(m)[:200]}" for stage, m in metrics.items())
+    text = "\n".join([f"run finished: {run_dir} (every metric in {run_dir / 'metrics.json'})",
+                      *(line for stage, m in metrics.items() for line in _stage_lines(stage, m))])
     calls = json.loads((run_dir / "provenance.json").read_text()).get("llm_calls", {})
     if calls.get("made") or calls.get("replayed"):
         from wisemodel.core import cache_dir

@@ -112,14 +112,25 @@ def atomic_write_json(path, obj, indent: int = 2) -> Path:
     "Write `obj` as JSON to `path` atomically."
     return atomic_write_text(path, json.dumps(obj, indent=indent, ensure_ascii=False, default=str) + "\n")
 
+def _usual_modes(folder: Path):
+    "Give the files and folders under `folder` the usual permissions (0666 / 0777 less the umask; execute bits kept)."
+    file_mode, dir_mode = new_file_mode(), 0o777 & ~_umask()
+    for root, dirs, files in os.walk(folder):
+        for name in dirs: os.chmod(Path(root) / name, dir_mode)
+        for name in files:
+            p = Path(root) / name
+            if not p.is_symlink(): os.chmod(p, file_mode | (p.stat().st_mode & 0o111 & dir_mode))
+
 @contextlib.contextmanager
 def atomic_dir(path) -> Iterator[Path]:
-    "Yield a temporary folder; on success it replaces `path` whole, on error it is removed and `path` is untouched."
+    """Yield a temporary folder; on success it replaces `path` whole, every file in it with the usual permissions; on
+    error it is removed and `path` is untouched."""
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
     os.chmod(tmp, 0o777 & ~_umask())            # mkdtemp makes 0700 folders; the result gets the usual permissions
     try:
         yield tmp
+        _usual_modes(tmp)                         # libraries write some files 0600 (safetensors does): not a result
         if path.exists():
             old = path.with_name(f".{path.name}.old")
             shutil.rmtree(old, ignore_errors=True); os.replace(path, old)

@@ -109,7 +109,7 @@ class CardExplanation(BaseModel):
     score: float                           # Γ_h score
     share: float | None = None             # share of the context's supporters whose support reaches it
     supporters: int | None = None
-    label: str | None = None               # broadly supported, some support, no support, contested
+    label: str | None = None               # broadly supported, some support, no support, contested, no votes
     attention: float                       # best cosine of a response sentence with one of its policies
     policy: str | None = None              # that policy ...
     sentence: str | None = None            # ... and that sentence
@@ -288,7 +288,8 @@ def format_explanation(explanation: Explanation, considered: bool = True) -> str
     for c in ex.applied:
         lines.append(f"Applied: {c.title} ({c.card_id}), attention {c.attention:.2f}" + (f", judge: {c.judge_verdict}" if c.judge_verdict else ""))
         share = "" if c.share is None else f", support share {c.share:.0%}"
-        lines.append(f"  context: {c.context_text} ({g} rank {c.rank} of {c.of}, score {c.score:.2f}{share}" + (f", {c.label})" if c.label else ")"))
+        if c.label == "no votes": share = ", no votes: ranked on a uniform prior over the cards"
+        lines.append(f"  context: {c.context_text} ({g} rank {c.rank} of {c.of}, score {c.score:.2f}{share}" + (f", {c.label})" if c.label and c.label != "no votes" else ")"))
         lines.append(f"  {_endorsed(c)}" + (f"; written by {', '.join(c.authors)}" if c.authors else ""))
         if (lifted := _lifted(c)): lines.append(f"  {lifted}")
         if c.sentence: lines.append(f"  shows in: \"{c.sentence}\" ~ {c.policy}")

@@ -6,7 +6,7 @@
 from __future__ import annotations
 import contextlib, datetime as _dt, hashlib, json, os, shlex, shutil, signal, sys, threading, time
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Callable, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from .core import (InputError, read_yaml, atomic_write_text, atomic_write_json, environment_info,
@@ -28,24 +28,86 @@ class PipelineConfig(BaseModel):
     policy: dict[str, Any] = Field(default_factory=dict)     # wisemodel.policy.PolicyConfig
     evaluate: dict[str, Any] = Field(default_factory=dict)   # wisemodel.evaluate.EvaluateConfig
     report: dict[str, Any] = Field(default_factory=dict)     # the report stage (no settings yet)
+    root: str | None = None   # the folder relative paths start from (relative: from the config file); None: found
+
+# The fields of a config that hold paths: always a file or folder, or a model that may be a local checkpoint folder.
+_PATH_FIELDS = ("paper", "graph.source", "deliberate.personas", "deliberate.prompts", "synth.graph", "synth.prompts.*",
+                "policy.reward_model", "evaluate.sycophancy.scenarios")
+_MODEL_FIELDS = ("reward.base_model", "policy.base_model", "deliberate.llm.*.model", "synth.llm.*.model",
+                 "evaluate.judge.model", "evaluate.answer_llm.model", "evaluate.explain.model")
+
+def _map_field(node, keys: list[str], fn: Callable[[str], str]):
+    "`node` with `fn` applied to the string at the dotted `keys` (`*`: every key of a mapping or item of a list)."
+    if not keys: return fn(node) if isinstance(node, str) else node
+    key, rest = keys[0], keys[1:]
+    if key == "*" and isinstance(node, dict): return {k: _map_field(v, rest, fn) for k, v in node.items()}
+    if key == "*" and isinstance(node, list): return [_map_field(v, rest, fn) for v in node]
+    if isinstance(node, dict) and key in node: return {**node, key: _map_field(node[key], rest, fn)}
+    return node
+
+def _map_paths(doc: dict, fn: Callable[[str, bool], str]) -> dict:
+    "`doc` (a config as a dict) with `fn(value, is_model)` applied to every path it holds."
+    for fields, is_model in ((_PATH_FIELDS, False), (_MODEL_FIELDS, True)):
+        for field in fields: doc = _map_field(doc, field.split("."), lambda v: fn(v, is_model))
+    return doc
+
+def _checkout() -> Path:
+    "The wisemodel checkout this library runs from (the folder of `papers/` and `data/`)."
+    import wisemodel
+    return Path(wisemodel.__file__).resolve().parents[1]
+
+def _find(path) -> Path:
+    "A relative path from the current folder when it is there, else from the wisemodel checkout."
+    path = Path(path).expanduser()
+    if path.is_absolute() or path.exists() or not (_checkout() / path).exists(): return path
+    return _checkout() / path
+
+def _config_root(config_file, raw: dict) -> Path:
+    """The folder a config's relative paths start from: its `root:` (relative: from the config's folder), else the
+    nearest folder at or above the config file that holds its `paper` (the repo, for `paper: papers/dft`), else the
+    current folder or the wisemodel checkout if one of them holds it, else the config's own folder."""
+    here = Path(config_file).expanduser().absolute().parent
+    if raw.get("root"): return Path(os.path.normpath(here / Path(str(raw["root"])).expanduser()))
+    paper = Path(str(raw.get("paper") or PipelineConfig.model_fields["paper"].default))
+    return next((f for f in (here, *here.parents, Path.cwd(), _checkout()) if (f / paper).is_dir()), here)
+
+def _absolute(value: str, root: Path, is_model: bool) -> str:
+    if value == "deliberate": return value                   # graph.source: the graph the deliberate stage writes
+    path = Path(value).expanduser()
+    if path.is_absolute(): return str(path)
+    if is_model and not (root / path).exists(): return value  # a model's name (a hub id, the embedded default)
+    return os.path.normpath(root / path)
 
 def load_config(path) -> PipelineConfig:
-    "Load a pipeline config YAML, with errors that name the file and the field."
+    """Load a pipeline config YAML, with errors that name the file and the field. Its relative paths (the paper, the
+    graph, data files, local checkpoints) are made absolute from its root (`_config_root`), so a config means the same
+    run from any folder; `root` records where they were taken from."""
+    path = _find(path)
     raw = read_yaml(path)
     if not isinstance(raw, dict):
         raise InputError(f"expected a mapping of settings, got {type(raw).__name__}.", file=path,
                          fix="write `key: value` lines, e.g. `stages: [statistics]`.")
-    try: return PipelineConfig.model_validate(raw)
+    try: config = PipelineConfig.model_validate(raw)
     except ValidationError as err: raise input_error_from_validation(err, file=path) from None
+    root = _config_root(path, raw)
+    doc = _map_paths(config.model_dump(), lambda v, is_model: _absolute(v, root, is_model))
+    return PipelineConfig.model_validate({**doc, "root": str(root)})
+
+def _relative(value: str, root: Path) -> str:
+    path = Path(value)
+    return path.relative_to(root).as_posix() if path.is_absolute() and path.is_relative_to(root) else value
 
 def config_hash(config: PipelineConfig) -> str:
-    "A short hash of the config's content: a finished run can only be resumed with the config it started with."
-    return hashlib.sha256(json.dumps(config.model_dump(), sort_keys=True).encode()).hexdigest()[:12]
+    """A short hash of the config's content: a finished run can only be resumed with the config it started with.
+    Paths count relative to the config's root, so the same config hashes alike from any folder and checkout."""
+    doc = config.model_dump(exclude={"root"})
+    if config.root: doc = _map_paths(doc, lambda v, is_model: _relative(v, Path(config.root)))
+    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:12]
 
 # %% auto #0
 __all__ = ['DEFAULT_CONFIG', 'PipelineConfig', 'load_config', 'config_hash', 'StatisticsSection', 'AggregateSection',
            'check_sections', 'stage_notebook', 'run_config', 'run_pipeline', 'RunInterrupted', 'StageFailed',
-           'stage_dir', 'write_metrics', 'run_graph']
+           'stage_dir', 'write_metrics', 'open_stage', 'run_graph']
 
 # %% ../nbs/10_pipeline.ipynb #ca5193af
 class StatisticsSection(BaseModel):
@@ -236,7 +298,7 @@ def _run_stages(todo, run_dir, config, started_with, notebooks, saved, chash, ti
         timings[stage] = {"status": "running", "started": _dt.datetime.now(_dt.timezone.utc).isoformat(), "notebook": str(out_nb)}
         _write_run_record(run_dir, config, started_with, timings, status="running")   # a run killed now still says where it was
         try:
-            pm.execute_notebook(str(notebooks[stage]), str(out_nb), cwd=str(Path.cwd()), progress_bar=False, kernel_name="python3",
+            pm.execute_notebook(str(notebooks[stage]), str(out_nb), cwd=config.root or str(Path.cwd()), progress_bar=False, kernel_name="python3",
                                 parameters={"run_dir": str(run_dir.resolve()), "config_path": str(saved.resolve())},
                                 stderr_file=sys.stderr if progress else None,  # the stage's own progress bars, live
                                 extra_arguments=["--IPKernelApp.log_level=ERROR"])  # not the kernel's TCP notice every stage
@@ -280,6 +342,23 @@ def stage_dir(run_dir, stage: str) -> Path:
 def write_metrics(run_dir, stage: str, metrics: dict) -> Path:
     "Write a stage's `metrics.json` (atomically); the pipeline merges these into the run's `metrics.json`."
     return atomic_write_json(stage_dir(run_dir, stage) / "metrics.json", metrics)
+
+def open_stage(run_dir, config_path, stage: str | None = None) -> tuple[Path, PipelineConfig]:
+    """The run folder (absolute; a relative one from the config's root) and the config of the stage notebook of `stage`.
+    Given a config file rather than the run's own `config.yaml` (a notebook opened on its own, not by `wisemodel run`),
+    the config's stages before `stage` that have not finished in the run folder are run first. The run folder and its
+    `figures/` exist on return."""
+    config_path = _find(config_path)
+    config = load_config(config_path)
+    run_dir = Path(run_dir).expanduser()
+    if not run_dir.is_absolute(): run_dir = Path(config.root or Path.cwd()) / run_dir
+    on_its_own = not (run_dir / "config.yaml").exists() or not (run_dir / "config.yaml").samefile(config_path)
+    if stage in config.stages and on_its_own:
+        before = config.stages[:config.stages.index(stage)]
+        missing = [s for s in before if not (run_dir / s / "metrics.json").exists()]
+        if missing: run_pipeline(config_path, run_id=run_dir.name, runs_dir=run_dir.parent, stages=missing)
+    (run_dir / "figures").mkdir(parents=True, exist_ok=True)
+    return run_dir, config
 
 # %% ../nbs/10_pipeline.ipynb #c441ed1d
 def run_graph(run_dir, config: PipelineConfig):

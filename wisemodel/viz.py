@@ -98,7 +98,7 @@ def picture_data(graph, context=None, scores=None, cycles=None) -> tuple[pd.Data
     return nodes, pairs[pairs["from"].isin(known) & pairs["to"].isin(known)].reset_index(drop=True)
 
 # %% auto #0
-__all__ = ['picture_data', 'graph_html', 'show_graph', 'plot_graph', 'plot_top_values', 'save_figure']
+__all__ = ['picture_data', 'graph_html', 'show_graph', 'plot_graph', 'plot_top_values', 'plot_edge_stats', 'save_figure']
 
 # %% ../nbs/03_viz.ipynb #8e855bc7
 _HTML_TEMPLATE = """<!DOCTYPE html>
@@ -206,7 +206,8 @@ def show_graph(graph, context=None, h="inf", scores=None, cycles=None, out=None,
         path = graph_html(graph, out if out is not None else Path(tmp) / "graph.html", context=context, scores=scores,
                           cycles=cycles, height=f"{height - 90}px")
         page = path.read_text(encoding="utf-8")
-    return HTML(f'<iframe srcdoc="{html.escape(page, quote=True)}" style="width:100%;height:{height}px;border:0"></iframe>')
+    frame = f'<iframe srcdoc="{html.escape(page, quote=True)}" style="width:100%;height:{height}px;border:0"></iframe>'
+    return HTML(f"<div>{frame}</div>")   # IPython warns at a bare <iframe> ("use IFrame"), which takes a URL, not the page
 
 # %% ../nbs/03_viz.ipynb #7589cad0
 def _label(text, width: int = 40) -> str:
@@ -252,25 +253,78 @@ def plot_graph(graph, scores=None, ax=None, context=None, cycles=None, seed: int
     return ax
 
 # %% ../nbs/03_viz.ipynb #18919bb8
-def plot_top_values(scores: pd.DataFrame, graph=None, top: int = 5, contexts: list | None = None):
-    "Bar chart of the `top` highest-scoring cards of each context (`scores`: `wise_values`' table). Returns the Figure."
+def _plural(n: int, word: str) -> str: return f"{n} {word}" + ("" if n == 1 else "s")
+
+def _whole(text, width: int) -> str:
+    "`text` wrapped at `width`, never cut (a figure's labels say all they say)."
+    return "\n".join(textwrap.wrap(" ".join(str(text).split()), width) or [""]).replace("$", r"\$")
+
+def _method_name(method, h) -> str:
+    "How a ranking is named in a figure: Γ_h with its h, or the baseline's name."
+    if method in (None, "gamma"):
+        sub = "∞" if str(h) == "inf" else str(h).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
+        return "score" if h is None else f"Γ{sub} (support flowing up the wisdom gradient, h = {h})"
+    return {"votes": "raw votes", "pagerank": "PageRank on the wisdom edges", "bridging": "bridging score"}.get(method, str(method))
+
+def plot_top_values(scores: pd.DataFrame, graph=None, top: int = 5, contexts: list | None = None, method: str | None = None, h=None):
+    """Bar chart of the `top` highest-scoring cards of each context (`scores`: `wise_values`' or `rank`'s table). The title
+    names the ranking (`method` and `h`, by default read from the table's `method` and `h` columns), each panel its
+    context, and a context nobody voted in says its ranking rests on the uniform prior. Returns the Figure."""
     import matplotlib.pyplot as plt
     need = {"context_id", "card_id", "score"}
     if isinstance(scores, pd.DataFrame): scores = scores.rename(columns={"context": "context_id", "card": "card_id"})
     if not isinstance(scores, pd.DataFrame) or not need <= set(scores.columns):
         raise InputError(f"scores needs the columns {sorted(need)} (or wise_values' context, card, score).", field="scores",
                          fix="pass one row per (context, card) with its score.")
+    one = lambda col: scores[col].astype(str).unique()[0] if col in scores and scores[col].nunique() == 1 else None
+    method, h = method or one("method"), h if h is not None else one("h")
     ctxs = list(contexts) if contexts is not None else list(dict.fromkeys(scores["context_id"]))
     titles = dict(zip(graph.cards["card_id"].astype(str), graph.cards["title"].astype(str))) if graph is not None else {}
     ctx_text = dict(zip(graph.contexts["context_id"].astype(str), graph.contexts["text"].astype(str))) if graph is not None else {}
-    fig, axes = plt.subplots(len(ctxs), 1, figsize=(7, 0.6 + (0.35 * top + 0.6) * len(ctxs)), squeeze=False)
+    fig, axes = plt.subplots(len(ctxs), 1, figsize=(7.5, 1.0 + (0.4 * top + 0.8) * len(ctxs)), squeeze=False)
     for a, c in zip(axes[:, 0], ctxs):
-        best = scores[scores["context_id"] == c].nlargest(top, "score").iloc[::-1]
+        rows = scores[scores["context_id"] == c]
+        best = rows.nlargest(top, "score").iloc[::-1]
         a.barh(range(len(best)), best["score"], color=_BLUE)
-        a.set_yticks(range(len(best)), [_label(titles.get(str(k), k)) for k in best["card_id"]])
-        a.set_title(_label(ctx_text.get(str(c), c), 80), fontsize=10, loc="left")
+        a.set_yticks(range(len(best)), [_whole(titles.get(str(k), k), 34) for k in best["card_id"]])
+        prior = "unit" in rows and (rows["unit"].astype(str) == "card").all()
+        a.set_title(_whole(f"{ctx_text.get(str(c), c)} ({c})" + ("  —  no votes: ranked on a uniform prior" if prior else ""), 90),
+                    fontsize=9.5, loc="left")
         a.tick_params(labelsize=8); a.spines[["top", "right"]].set_visible(False)
-    axes[-1, 0].set_xlabel("score")
+    axes[-1, 0].set_xlabel(_method_name(method, h))
+    fig.suptitle(_whole(f"Top {top} values of each context by {_method_name(method, h)}, {_plural(len(ctxs), 'context')}", 80),
+                 fontsize=11, x=0.02, ha="left")
+    fig.tight_layout()
+    return fig
+
+# %% ../nbs/03_viz.ipynb #5e2d1f02
+def plot_edge_stats(stats: pd.DataFrame, graph=None):
+    """Wiser likelihood and verdict entropy of every wisdom edge (`stats`: `edge_stats`' table, or its saved CSV),
+    grouped under a heading per context, with whole card titles. Returns the Figure."""
+    import matplotlib.pyplot as plt
+    need = {"context", "from", "to", "wiser_likelihood", "entropy"}
+    if not isinstance(stats, pd.DataFrame) or not need <= set(stats.columns):
+        raise InputError(f"stats needs the columns {sorted(need)}, as edge_stats returns them.", field="stats",
+                         fix="pass wisemodel.graph.edge_stats(graph), or the CSV a statistics stage saved.")
+    titles = dict(zip(graph.cards["card_id"].astype(str), graph.cards["title"].astype(str))) if graph is not None else {}
+    ctx_text = dict(zip(graph.contexts["context_id"].astype(str), graph.contexts["text"].astype(str))) if graph is not None else {}
+    name = lambda c: titles.get(str(c), str(c))
+    rows, labels, heads = [], [], []                      # top to bottom: a context's heading, then its edges
+    for ctx, g in stats.sort_values(["context", "wiser_likelihood"], ascending=[True, False]).groupby("context", sort=True):
+        heads.append(len(labels)); labels.append(_whole(f"{ctx_text.get(str(ctx), ctx)} ({ctx})", 70)); rows.append(None)
+        for r in g.itertuples(): labels.append(_whole(f"{name(r[2])} → {name(r[3])}", 70)); rows.append(r)
+    y = np.arange(len(labels))[::-1]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 0.36 * len(labels) + 1.6), sharey=True, gridspec_kw={"width_ratios": [3, 2]})
+    for ax, col, xlabel in ((ax1, "wiser_likelihood", "wiser likelihood (W − L) / (W + N + U + L)"), (ax2, "entropy", "verdict entropy (bits)")):
+        vals = [getattr(r, col) if r is not None else np.nan for r in rows]
+        color = [("tab:green" if v > 0 else "tab:red") if col == "wiser_likelihood" else "tab:gray" for v in vals]
+        ax.barh(y, np.nan_to_num(vals), color=color)
+        ax.set_xlabel(xlabel); ax.spines[["top", "right"]].set_visible(False)
+    ax1.axvline(0, color="k", lw=0.8)
+    ax1.set_yticks(y, labels, fontsize=8)
+    for i in heads: ax1.get_yticklabels()[i].set_fontweight("bold")
+    n_ctx = stats["context"].nunique()
+    fig.suptitle(f"Wisdom edges of the moral graph: {_plural(len(stats), 'edge')} in {_plural(n_ctx, 'context')}", x=0.02, ha="left")
     fig.tight_layout()
     return fig
 
