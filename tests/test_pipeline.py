@@ -132,6 +132,16 @@ def test_the_main_job_on_the_embedded_default(tmp_path):
     assert summary["cards"] >= 2 and summary["votes"] >= 2 and summary["edges"] >= 1
     assert metrics["statistics"]["cards"] == summary["cards"] and metrics["statistics"]["votes"] == summary["votes"]
     assert set(graph.cards["source"].dropna()) and graph.participants["group"].notna().any()   # provenance kept
+    # what a reader must know before trusting the run: repaired cards, cycles, a top value written by the simulated bloc
+    findings, d, agg = json.loads(res.stdout)["findings"], metrics["deliberate"], metrics["aggregate"]
+    assert d["n_cards_articulated"] == d["n_personas"] - d["n_adversarial"] and 0 <= d["n_cards_repaired"] <= d["n_cards_articulated"]
+    bloc = {p for p, demo in zip(graph.participants["participant_id"], graph.participants["demographics"]) if json.loads(demo).get("adversarial")}
+    authors = dict(zip(graph.cards["card_id"], graph.cards["authors"]))
+    for ctx, top in agg["top_card_per_context"].items():
+        assert (ctx in agg["tops_by_known_bloc"]) == bool(set(authors[top]) & bloc), (ctx, top)
+        if ctx in agg["tops_by_known_bloc"]: assert any("simulated coordinated bloc" in f and ctx in f for f in findings), findings
+    assert (agg["cycles"] > 0) == any(f.startswith("aggregate: ") and "cycle" in f for f in findings)
+    assert any(f.startswith("evaluate: the judge") for f in findings) and "suspect_edges" in agg
     for f in ["notebooks/01_deliberate.ipynb", "figures/edge_stats.png", "figures/top_values.png", "aggregate/moral_graph.html",
               "synth/manifest.json", "synth/prompts.csv", "figures/synth_pairs.png", "reward/checkpoint/README.md",
               "reward/checkpoint/model.safetensors", "figures/reward_accuracy.png", "figures/reward_calibration.png"]:

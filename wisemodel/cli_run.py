@@ -38,7 +38,7 @@ def _stage_lines(stage: str, metrics: dict, width: int = 120) -> list[str]:
 @click.option("--json", "as_json", is_flag=True, help="Print the run folder and metrics as JSON.")
 def run(config_path, run_id, runs_dir, stages, rerun, force, as_json):
     "Run the pipeline of CONFIG into runs/<run-id>/: executed notebooks, metrics.json, provenance.json, figures."
-    from wisemodel.pipeline import run_pipeline, RunInterrupted, StageFailed
+    from wisemodel.pipeline import run_findings, run_pipeline, RunInterrupted, StageFailed
     if force:
         raise InputError("--force is gone: it replaced finished results wholesale.", field="--force",
                          fix="name the finished stages to run again, e.g. `--rerun aggregate`; a different config is a new run id.")
@@ -59,7 +59,9 @@ def run(config_path, run_id, runs_dir, stages, rerun, force, as_json):
         from wisemodel.core import cache_dir
         text += (f"\nLLM calls: {calls['made']} made, {calls['replayed']} replayed from the cache in {cache_dir('llm')} "
                  "(a warm cache makes a run look faster than it is; per stage in provenance.json)")
-    emit({"run_dir": str(run_dir), "metrics": metrics}, as_json, text)
+    findings = run_findings(metrics)
+    if findings: text += "\nRead before trusting this run:\n" + "\n".join(f"  - {f}" for f in findings)
+    emit({"run_dir": str(run_dir), "metrics": metrics, "findings": findings}, as_json, text)
 
 # %% auto #0
 __all__ = ['run']

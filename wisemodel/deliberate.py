@@ -410,6 +410,8 @@ def _deliberate(prompts, personas, config=None, out_dir="deliberation", llms: di
     metrics = {"wall_time_s": round(time.time() - t0, 2), "n_prompts": len(prompts), "n_personas": len(personas),
                "n_adversarial": sum(p.adversarial for p in personas), "n_cards": len(graph.cards),
                "n_canonical": int((graph.cards.card_id == graph.cards.canonical_id).sum()), "n_votes": len(graph.votes),
+               "n_cards_articulated": sum("scripted" not in a for a in rec["articulate"].values()),   # by an interview, not a script
+               "n_cards_repaired": sum(bool(a.get("repairs")) for a in rec["articulate"].values() if "scripted" not in a),
                "n_impressions": len(graph.impressions), "n_hypotheses": sum(len(h) for h in rec["hyps"].values()),
                "n_edges": len(graph.edges), "edges_by_verdict": {k: int(v) for k, v in graph.edges.verdict.value_counts().items()},
                "failed_answers": sum("error" in r for part in ("select", "judge") for r in rec[part].values()),
