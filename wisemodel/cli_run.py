@@ -38,7 +38,8 @@ def _stage_lines(stage: str, metrics: dict, width: int = 120) -> list[str]:
 @click.option("--json", "as_json", is_flag=True, help="Print the run folder and metrics as JSON.")
 def run(config_path, run_id, runs_dir, stages, rerun, force, as_json):
     "Run the pipeline of CONFIG into runs/<run-id>/: executed notebooks, metrics.json, provenance.json, figures."
-    from wisemodel.pipeline import run_findings, run_pipeline, RunInterrupted, StageFailed
+    from wisemodel.pipeline import run_pipeline, RunInterrupted, StageFailed
+    from wisemodel.report import run_findings
     if force:
         raise InputError("--force is gone: it replaced finished results wholesale.", field="--force",
                          fix="name the finished stages to run again, e.g. `--rerun aggregate`; a different config is a new run id.")

@@ -107,7 +107,7 @@ def config_hash(config: PipelineConfig) -> str:
 # %% auto #0
 __all__ = ['DEFAULT_CONFIG', 'PipelineConfig', 'load_config', 'config_hash', 'StatisticsSection', 'AggregateSection',
            'check_sections', 'stage_notebook', 'run_config', 'run_pipeline', 'RunInterrupted', 'StageFailed',
-           'stage_dir', 'write_metrics', 'run_findings', 'open_stage', 'run_graph']
+           'stage_dir', 'write_metrics', 'open_stage', 'run_graph']
 
 # %% ../nbs/10_pipeline.ipynb #ca5193af
 class StatisticsSection(BaseModel):
@@ -342,36 +342,6 @@ def stage_dir(run_dir, stage: str) -> Path:
 def write_metrics(run_dir, stage: str, metrics: dict) -> Path:
     "Write a stage's `metrics.json` (atomically); the pipeline merges these into the run's `metrics.json`."
     return atomic_write_json(stage_dir(run_dir, stage) / "metrics.json", metrics)
-
-def run_findings(metrics: dict) -> list[str]:
-    """What a reader must know before trusting a run, from its merged `metrics.json`: cards the interviewer's model could not
-    write without repair, wisdom cycles and suspect edges, top values carried by suspect judgements or written by a known
-    coordinated bloc, a reward model no better than its baselines, and a judge no better than chance on known answers."""
-    found = []
-    d, a, r, e = (metrics.get(s) or {} for s in ("deliberate", "aggregate", "reward", "evaluate"))
-    if d.get("n_cards_repaired"):
-        n, k = d["n_cards_articulated"], d["n_cards_repaired"]
-        found.append(f"deliberate: {k} of {n} interviewed cards ({k / n:.0%}) needed repair: the interviewer's model did not write them whole")
-    if a.get("cycles"):
-        found.append(f"aggregate: {a['cycles']} wisdom cycle(s), {a.get('suspect_edges', 0)} suspect edge(s) (aggregate/cycles.json)")
-    for ctx, t in (a.get("tops_carried_by_suspects") or {}).items():
-        found.append(f"aggregate: the top value of {ctx} ({t['top']}) is carried by suspect judgements (pushed by "
-                     f"{', '.join(t['pushed_by'])}); without them the top is {t['without_suspects']}")
-    for ctx, t in (a.get("tops_by_known_bloc") or {}).items():
-        found.append(f"aggregate: the top value of {ctx} ({t['top']}) is the card of the simulated coordinated bloc ({', '.join(t['authors'])})")
-    if r.get("heldout_accuracy") is not None:
-        best = max(v for v in (r.get("length_baseline_accuracy"), r.get("untrained_accuracy"), 0.5) if v is not None)
-        if r["heldout_accuracy"] < best + 0.05:
-            found.append(f"reward: held-out accuracy {r['heldout_accuracy']:.2f} (n={r.get('heldout_n')}) is not clearly above its "
-                         f"best baseline {best:.2f} (length, untrained head, chance)")
-    if e.get("judge_known_pairs_n"):
-        found.append(f"evaluate: the judge ({e.get('judge')}) picked the better of {e['judge_known_pairs_n']} known-answer pairs in both "
-                     f"orders {e['judge_known_pairs_both_orders']:.0%} of the time and put the first answer first "
-                     f"{e.get('judge_first_position_share', float('nan')):.0%}: read every judged figure against that record"
-                     if e["judge_known_pairs_both_orders"] < 0.5 else
-                     f"evaluate: the judge ({e.get('judge')}) picked the better of {e['judge_known_pairs_n']} known-answer pairs in both "
-                     f"orders {e['judge_known_pairs_both_orders']:.0%} of the time")
-    return found
 
 def open_stage(run_dir, config_path, stage: str | None = None) -> tuple[Path, PipelineConfig]:
     """The run folder (absolute; a relative one from the config's root) and the config of the stage notebook of `stage`.

@@ -29,7 +29,7 @@ def _stage(run: Path, stage: str) -> dict | None:
     return read_json(f) if f.exists() else None
 
 # %% auto #0
-__all__ = ['report_markdown', 'write_report']
+__all__ = ['run_findings', 'report_markdown', 'write_report']
 
 # %% ../nbs/08b_report.ipynb #e4badecd
 def _header(run: Path) -> str:
@@ -88,6 +88,38 @@ def _training_section(run: Path) -> str:
                 _figure(run, "policy_training.png", "Training, step by step: reward, KL, entropy, clipping, the critic"),
                 _figure(run, "policy_heldout.png", "Held-out reward before and after")]
     return "\n\n".join(x for x in out if x)
+
+# %% ../nbs/08b_report.ipynb #0a71cb5a
+def run_findings(metrics: dict) -> list[str]:
+    """What a reader must know before trusting a run, from its merged `metrics.json`: cards the interviewer's model could not
+    write without repair, wisdom cycles and suspect edges, top values carried by suspect judgements or written by a known
+    coordinated bloc, a reward model no better than its baselines, and a judge no better than chance on known answers."""
+    found = []
+    d, a, r, e = (metrics.get(s) or {} for s in ("deliberate", "aggregate", "reward", "evaluate"))
+    if d.get("n_cards_repaired"):
+        n, k = d["n_cards_articulated"], d["n_cards_repaired"]
+        found.append(f"deliberate: {k} of {n} interviewed cards ({k / n:.0%}) needed repair: the interviewer's model did not write them whole")
+    if a.get("cycles"):
+        found.append(f"aggregate: {a['cycles']} wisdom cycle(s), {a.get('suspect_edges', 0)} suspect edge(s) (aggregate/cycles.json)")
+    for ctx, t in (a.get("tops_carried_by_suspects") or {}).items():
+        found.append(f"aggregate: the top value of {ctx} ({t['top']}) is carried by suspect judgements (pushed by "
+                     f"{', '.join(t['pushed_by'])}); without them the top is {t['without_suspects']}")
+    for ctx, t in (a.get("tops_by_known_bloc") or {}).items():
+        found.append(f"aggregate: the top value of {ctx} ({t['top']}) is the card of the simulated coordinated bloc ({', '.join(t['authors'])})")
+    if r.get("heldout_accuracy") is not None:
+        best = max(v for v in (r.get("length_baseline_accuracy"), r.get("untrained_accuracy"), 0.5) if v is not None)
+        if r["heldout_accuracy"] < best + 0.05:
+            found.append(f"reward: held-out accuracy {r['heldout_accuracy']:.2f} (n={r.get('heldout_n')}) is not clearly above its "
+                         f"best baseline {best:.2f} (length, untrained head, chance)")
+    if e.get("judge_known_pairs_n"):
+        found.append(f"evaluate: the judge ({e.get('judge')}) picked the better of {e['judge_known_pairs_n']} known-answer pairs in both "
+                     f"orders {e['judge_known_pairs_both_orders']:.0%} of the time and put the first answer first "
+                     f"{e.get('judge_first_position_share', float('nan')):.0%}: read every judged figure against that record"
+                     if e["judge_known_pairs_both_orders"] < 0.5 else
+                     f"evaluate: the judge ({e.get('judge')}) picked the better of {e['judge_known_pairs_n']} known-answer pairs in both "
+                     f"orders {e['judge_known_pairs_both_orders']:.0%} of the time")
+    return found
+
 
 # %% ../nbs/08b_report.ipynb #fa1f2cac
 def _trust(r: dict | None, what: str) -> str:
@@ -165,11 +197,15 @@ def _evaluation_section(run: Path) -> str:
                 _figure(run, "evaluate_legibility.png", "Legibility: explain's hit rate on synthetic responses, against chance")]
     return "\n\n".join(x for x in out if x)
 
+def _findings_section(run: Path) -> str:
+    found = run_findings({s: m for s in ("deliberate", "aggregate", "reward", "evaluate") if (m := _stage(run, s))})
+    return "\n\n".join(["## Read before trusting this run", "\n".join(f"- {f}" for f in found)]) if found else ""
+
 def report_markdown(run_dir) -> str:
     "The report of a run as Markdown, from its saved results only; figures are linked as `figures/<name>.png`."
     run = Path(run_dir)
     if not run.is_dir(): raise InputError("not a run folder.", file=run, fix="pass runs/<run-id>.")
-    parts = [_header(run), _graph_section(run), _training_section(run), _evaluation_section(run)]
+    parts = [_header(run), _findings_section(run), _graph_section(run), _training_section(run), _evaluation_section(run)]
     return "\n\n".join(p for p in parts if p).strip() + "\n"
 
 def _html(markdown: str, run: Path, title: str) -> str:
