@@ -196,3 +196,15 @@ def test_conflict_injected_as_a_bare_reverse_edge_is_reported_as_a_cycle(tmp_pat
         g = from_mai_summary(path)
     cycles = find_cycles(g)
     assert any({str(a), str(b)} <= set(map(str, c)) and ctx == e["contexts"][0] for c, ctx in zip(cycles["cards"], cycles["context"]))
+
+
+def test_fractional_counts_weigh_like_scaled_whole_counts():
+    "Counts of 0.5 (a discounted participant) rank as the whole counts do, at half the score; no judgement is lost in packing."
+    import copy
+    g = example_graph()
+    whole = wise_values(g, "inf", share=False, labels=False)
+    half = copy.copy(g)
+    half.edges, half.votes = g.edges.assign(count=g.edges["count"] * 0.5), g.votes.assign(count=g.votes["count"] * 0.5)
+    halved = wise_values(half, "inf", share=False, labels=False)
+    assert list(halved.card.astype(str)) == list(whole.card.astype(str))
+    assert np.allclose(halved.score, whole.score * 0.5) and whole.propagated.sum() > 0
