@@ -11,7 +11,7 @@ LATER = {"get_llm": "llm", "default_llm": "llm", "articulate": "articulate", "de
          "chat_widget": "cli_chat", "EvaluateConfig": "evaluate", "evaluate": "evaluate", "write_report": "report"}
 NOW = {"ValuesCard", "lint", "load_cards", "MoralGraph", "read_graph", "example_graph", "edge_stats", "from_mai_summary",
        "to_mai_summary", "wise_values", "rank", "find_cycles", "unwind", "support_labels", "context_of", "graph_html",
-       "show_graph", "embed", "InputError", "run_pipeline"}
+       "show_graph", "embed", "InputError", "run_pipeline", "simulate", "robust_values"}
 
 
 def _python(code: str) -> subprocess.CompletedProcess:

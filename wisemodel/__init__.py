@@ -22,6 +22,7 @@ _EXPORTS = {
     "wise_values": "aggregate", "rank": "aggregate", "find_cycles": "aggregate", "unwind": "aggregate",
     "support_labels": "aggregate",
     "context_of": "context",
+    "simulate": "simulate", "robust_values": "robustness",
     "graph_html": "viz", "show_graph": "viz",
     "run_pipeline": "pipeline",
     "get_llm": "llm", "default_llm": "llm",

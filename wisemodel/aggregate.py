@@ -212,7 +212,7 @@ def _compile(graph, context=None, prompt=None, threshold: float = 0.5) -> _Syste
 def _judgements(count, wiser, judged, f, to, n):
     "Sparse W (wiser counts) and J (all verdict counts) per pair; one coo->csr pass packs both when counts allow."
     PACK = 2.0 ** 26
-    if count[judged].sum() < PACK:    # J + PACK * W, summed exactly in float64, then unpacked
+    if count[judged].sum() < PACK and np.all(count == np.floor(count)):   # whole counts: J + PACK * W, summed exactly in float64, then unpacked
         data = np.where(wiser, count * (PACK + 1), count)[judged]
         M = sp.csr_array((data, (f[judged], to[judged])), shape=(n, n)); M.sum_duplicates()
         Wd = np.floor(M.data / PACK)
@@ -529,13 +529,14 @@ def _cycle_edges(graph, s: _System, threshold: float = 0.5, min_agreement: float
     pairs["against"] = pairs["reverse_wiser"] + pairs["not_wiser"]
     pairs["agreement"] = pairs["wiser"] / (pairs["wiser"] + pairs["against"] + pairs["unsure"])
     pairs = pairs[pairs["agreement"] >= min_agreement].reset_index(drop=True)
-    def by_group(df): return df.groupby(["f", "t", "group"])["count"].sum()
+    def by_group(df):   # (f, t) -> {group: count}, built in one pass
+        out = {}
+        for (f, t, g), n in df.groupby(["f", "t", "group"])["count"].sum().items(): out.setdefault((f, t), {})[str(g)] = float(n)
+        return out
     g_for = by_group(sel[sel.verdict == "wiser"])
     g_rev = by_group(sel[sel.verdict == "wiser"].rename(columns={"f": "t", "t": "f"}))
     g_not = by_group(sel[sel.verdict == "not_wiser"])
-    def groups(series, f, t):
-        try: return {str(g): float(n) for g, n in series.loc[(f, t)].items()}
-        except KeyError: return {}
+    def groups(table, f, t): return dict(table.get((f, t), {}))
     def merged(f, t):
         out = groups(g_rev, f, t)
         for g, n in groups(g_not, f, t).items(): out[g] = out.get(g, 0) + n

@@ -1,0 +1,118 @@
+"""Manipulation robustness: the detectors, the defences, the study's numbers and its command."""
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+import wisemodel.cli_robustness  # noqa: F401  (registers the command)
+from wisemodel.aggregate import _tables, wise_values
+from wisemodel.cli import cli
+from wisemodel.graph import read_graph
+from wisemodel.robustness import (ATTACK_SHAPES, METRICS, attack_study, coordination, defend, polarised_cards, robust_values,
+                                  robustness_study)
+from wisemodel.simulate import Bloc, Minority, simulate
+
+MAI = Path(__file__).resolve().parents[1] / "data" / "mai" / "example_summary.json"
+
+
+def _sim(seed, bloc=None, n=500):
+    return simulate(n_participants=n, seed=seed, minority=Minority(), split=1, bloc=bloc, as_graph=False)
+
+
+@pytest.mark.parametrize("seed", [21, 22])
+def test_no_honest_participant_is_flagged(seed):
+    assert coordination(_sim(seed).graph).empty
+
+
+@pytest.mark.parametrize("shape", ["overt", "subtle", "camouflaged", "three-contexts"])
+def test_coordination_finds_the_bloc(shape):
+    s = _sim(31, dataclass_replace(ATTACK_SHAPES[shape], q=0.15))
+    flagged = set(coordination(s.graph).participant_id)
+    tp = len(flagged & s.bloc_participants)
+    assert tp / len(flagged) == 1.0 and tp / len(s.bloc_participants) >= 0.85, (shape, tp, len(flagged), len(s.bloc_participants))
+
+
+def dataclass_replace(bloc, **kw):
+    import dataclasses
+    return dataclasses.replace(bloc, **kw)
+
+
+def test_one_noisy_edge_is_below_what_coordination_sees():
+    "A known limit: a bloc whose members each keep only one of its two items (vote, one claim) at 50% leaves no shared pairs."
+    s = _sim(32, Bloc(q=0.2, edges=1, noise=0.5))
+    flagged = set(coordination(s.graph).participant_id)
+    assert len(flagged & s.bloc_participants) < 0.5 * len(s.bloc_participants)
+
+
+def test_defend_counts_a_cluster_once_and_leaves_the_graph_alone():
+    s = _sim(33, Bloc(q=0.2))
+    before = _tables(s.graph).votes["count"].copy()
+    g, log = defend(s.graph)
+    assert len(log) == 1 and set(log.participants.iloc[0]) == s.bloc_participants
+    assert log.reason.iloc[0].startswith(f"{len(s.bloc_participants)} participants endorsed")
+    v = _tables(g).votes
+    mine = v.participant_id.isin(s.bloc_participants)
+    assert v["count"][mine].sum() == pytest.approx(mine.sum() / len(s.bloc_participants))
+    assert (v["count"][~mine] == 1).all() and _tables(s.graph).votes["count"].equals(before)
+
+
+def test_polarised_cards_are_the_split_goods():
+    found, false = 0, 0
+    for seed in (41, 42, 43):
+        s = _sim(seed)
+        pol = polarised_cards(s.graph)
+        found += len(set(pol.card) & set(s.split_contexts["context-1"]))
+        false += len(set(pol.card) - set(s.split_contexts["context-1"]))
+    assert found >= 5 and false <= 1, (found, false)
+
+
+@pytest.mark.parametrize("seed", [51, 52])
+def test_robust_values_the_bloc_loses_the_minority_wins(seed):
+    "The bloc attacks the minority's context: undefended Γ_∞ puts the bloc first, robust_values the minority's card."
+    s = _sim(seed, Bloc(q=0.2))
+    plain = wise_values(s.graph, "inf", context="context-0", share=False, labels=False)
+    assert plain.card.astype(str).iloc[0] == s.bloc_cards["context-0"]
+    rv, log = robust_values(s.graph)
+    top = rv[rv["rank"] == 1].set_index(rv[rv["rank"] == 1].context.astype(str))
+    assert top.loc["context-0", "card"] == s.minority_cards["context-0"]
+    assert top.loc["context-1", "label"] == "contested" and top.loc["context-1", "card"] in s.split_contexts["context-1"]
+    assert (top.drop(["context-0", "context-1"]).label != "contested").sum() >= 3
+
+
+def test_study_rows_intervals_and_baselines():
+    st = robustness_study(qs=(0, 0.2), seeds=range(60, 63), n_participants=100)
+    s = st.summary
+    assert {"Γ_0", "Γ_1", "Γ_∞", "votes", "pagerank", "bridging", "Γ_∞ unwound", "robust"} == set(s.method)
+    assert len(s) == 2 * 8 and set(st.runs.seed) == {60, 61, 62}
+    for m in METRICS:
+        ok = s[m].notna()
+        assert (s.loc[ok, f"{m}_lo"] <= s.loc[ok, m] + 1e-12).all() and (s.loc[ok, m] <= s.loc[ok, f"{m}_hi"] + 1e-12).all()
+    at0 = s[s.q == 0]
+    assert at0.detector_recall.isna().all() and at0.top1_unchanged.isna().all()
+    at = s[s.q == 0.2].set_index("method")
+    assert at.loc["votes", "bloc_first"] == 1.0 and at.loc["robust", "bloc_first"] == 0.0
+    assert at.loc["robust", "detector_precision"] == 1.0
+
+
+def test_attack_study_on_the_lifted_mai_graph():
+    st = attack_study(read_graph(MAI), qs=(0, 0.2), seeds=range(2), bloc=Bloc(edges=2))
+    at = st.summary[st.summary.q == 0.2].set_index("method")
+    assert at.top1_accuracy.isna().all() and at.top1_unchanged.notna().all()       # no truth, only "unchanged"
+    assert at.loc["votes", "bloc_first"] == 1.0
+    assert {"robust", "Γ_∞", "votes"} <= set(at.index)
+
+
+def test_bench_robustness_command():
+    res = CliRunner().invoke(cli, ["bench", "robustness", "--json", "--seed", "3", "--seeds", "2", "--qs", "0.1", "--participants", "50"])
+    assert res.exit_code == 0, res.output
+    rows = json.loads(res.output)
+    assert all(r["q"] == 0.1 for r in rows)
+    for r in rows:
+        assert {"q", "method", "top1_unchanged", "kendall_tau", "detector_precision", "detector_recall", "minority_first",
+                "contested_share"} <= set(r)
+    again = json.loads(CliRunner().invoke(cli, ["bench", "robustness", "--json", "--seed", "3", "--seeds", "2", "--qs", "0.1",
+                                                "--participants", "50"]).output)
+    assert again == rows
