@@ -198,7 +198,6 @@ def test_conflict_injected_as_a_bare_reverse_edge_is_reported_as_a_cycle(tmp_pat
     assert any({str(a), str(b)} <= set(map(str, c)) and ctx == e["contexts"][0] for c, ctx in zip(cycles["cards"], cycles["context"]))
 
 
-<<<<<<< HEAD
 def test_a_graph_without_votes_is_never_called_supported():
     "A graph with counts only (an MAI import; cards nobody voted for) ranks on a prior and says so (#10 item 7)."
     for g in (read_graph(MAI), example_graph()):
@@ -210,7 +209,8 @@ def test_a_graph_without_votes_is_never_called_supported():
     res = CliRunner().invoke(cli, ["graph", "rank", str(MAI)])
     assert res.exit_code == 0, res.output
     assert "no votes: ranked on a uniform prior" in res.output and "broadly supported" not in res.output
-=======
+
+
 def test_fractional_counts_weigh_like_scaled_whole_counts():
     "Counts of 0.5 (a discounted participant) rank as the whole counts do, at half the score; no judgement is lost in packing."
     import copy
@@ -221,4 +221,3 @@ def test_fractional_counts_weigh_like_scaled_whole_counts():
     halved = wise_values(half, "inf", share=False, labels=False)
     assert list(halved.card.astype(str)) == list(whole.card.astype(str))
     assert np.allclose(halved.score, whole.score * 0.5) and whole.propagated.sum() > 0
->>>>>>> robust

@@ -141,7 +141,7 @@ def test_the_main_job_on_the_embedded_default(tmp_path):
         assert (ctx in agg["tops_by_known_bloc"]) == bool(set(authors[top]) & bloc), (ctx, top)
         if ctx in agg["tops_by_known_bloc"]: assert any("simulated coordinated bloc" in f and ctx in f for f in findings), findings
     assert (agg["cycles"] > 0) == any(f.startswith("aggregate: ") and "cycle" in f for f in findings)
-    assert any(f.startswith("evaluate: the judge") for f in findings) and "suspect_edges" in agg
+    assert any(f.startswith("evaluate: the judge") for f in findings) and agg["coordinated_flagged"] >= 0
     for f in ["notebooks/01_deliberate.ipynb", "figures/edge_stats.png", "figures/top_values.png", "aggregate/moral_graph.html",
               "synth/manifest.json", "synth/prompts.csv", "figures/synth_pairs.png", "reward/checkpoint/README.md",
               "reward/checkpoint/model.safetensors", "figures/reward_accuracy.png", "figures/reward_calibration.png"]:

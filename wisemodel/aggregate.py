@@ -87,8 +87,7 @@ def _is(values: pd.Series, label: str) -> np.ndarray:
 
 # %% auto #0
 __all__ = ['NO_CONTEXT', 'LABELS', 'METHODS', 'UNWIND_POLICIES', 'wise_values', 'support_labels', 'gamma_networkx', 'rank',
-           'find_cycles', 'unwind', 'inject_coordinated_group', 'manipulation_study', 'carried_by_suspects',
-           'random_graph', 'bench_aggregate']
+           'find_cycles', 'unwind', 'inject_coordinated_group', 'manipulation_study', 'random_graph', 'bench_aggregate']
 
 # %% ../nbs/02_aggregate.ipynb #33491431
 @dataclasses.dataclass
@@ -729,42 +728,6 @@ def manipulation_study(graph, qs=(0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5), seed: int =
                              top1_unchanged=np.mean(same), topk_overlap=np.mean(overlap), injected_top1=np.mean(taken),
                              detector_precision=precision, detector_recall=recall, injected_edges=len(injected), flagged_edges=len(flagged)))
     return pd.DataFrame(rows)
-
-# %% ../nbs/02_aggregate.ipynb #480d31a9
-def _top_cards(frame: pd.DataFrame) -> dict:
-    "Each context's top card of a ranking (ties broken by card id, so the answer does not depend on row order)."
-    return {str(c): str(g.sort_values(["score", "card"], ascending=[False, True]).iloc[0]["card"]) for c, g in frame.groupby("context")}
-
-def _bloc_members(graph) -> set:
-    "Participants whose demographics mark them as members of a coordinated bloc (simulated graphs record it)."
-    import json
-    t = _tables(graph)
-    if not len(t.participants) or "demographics" not in t.participants: return set()
-    def flag(d):
-        if isinstance(d, str):
-            try: d = json.loads(d)
-            except ValueError: return False
-        return isinstance(d, dict) and d.get("adversarial") is True
-    return {str(p) for p, d in zip(t.participants["participant_id"], t.participants["demographics"]) if flag(d)}
-
-def carried_by_suspects(graph, h="inf", threshold: float = 0.5, min_agreement: float = 0.1) -> pd.DataFrame:
-    """Per context: the top card by Γ_h, the top card without the suspect judgements of its cycles and the votes of those
-    who pushed them, whether they differ (`carried`), the suspect edges and who pushed them, and the bloc members among the
-    top card's authors where the graph records a bloc (simulated graphs)."""
-    derived, log = unwind(graph, "drop_edges_and_votes", threshold, min_agreement)
-    before, after = _top_cards(rank(graph, h=h, threshold=threshold)), _top_cards(rank(derived, h=h, threshold=threshold))
-    pushed = log[log["action"] == "dropped wiser judgements"]
-    t, bloc = _tables(graph), _bloc_members(graph)
-    authors = {str(c): [str(a) for a in (a if isinstance(a, (list, tuple, np.ndarray)) else [])]
-               for c, a in zip(t.cards["card_id"], t.cards["authors"] if "authors" in t.cards else [None] * len(t.cards))}
-    rows = []
-    for ctx, top in before.items():
-        mine = pushed[pushed["context"].astype(str) == ctx]
-        rows.append({"context": ctx, "top": top, "top_without_suspects": after.get(ctx), "carried": after.get(ctx) != top,
-                     "suspect_edges": len(mine), "pushed_by": sorted({str(p) for ps in mine["participants"] for p in ps}),
-                     "top_by_bloc": sorted(set(authors.get(top, [])) & bloc)})
-    return pd.DataFrame(rows, columns=["context", "top", "top_without_suspects", "carried", "suspect_edges", "pushed_by", "top_by_bloc"])
-
 
 # %% ../nbs/02_aggregate.ipynb #0d38eae0
 def random_graph(n_edges: int, seed: int = 0, n_contexts: int | None = None) -> SimpleNamespace:

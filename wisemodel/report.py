@@ -100,10 +100,10 @@ def run_findings(metrics: dict) -> list[str]:
         n, k = d["n_cards_articulated"], d["n_cards_repaired"]
         found.append(f"deliberate: {k} of {n} interviewed cards ({k / n:.0%}) needed repair: the interviewer's model did not write them whole")
     if a.get("cycles"):
-        found.append(f"aggregate: {a['cycles']} wisdom cycle(s), {a.get('suspect_edges', 0)} suspect edge(s) (aggregate/cycles.json)")
+        found.append(f"aggregate: {a['cycles']} wisdom cycle(s): the order of the cards on them is unsettled (aggregate/cycles.json)")
     for ctx, t in (a.get("tops_carried_by_suspects") or {}).items():
-        found.append(f"aggregate: the top value of {ctx} ({t['top']}) is carried by suspect judgements (pushed by "
-                     f"{', '.join(t['pushed_by'])}); without them the top is {t['without_suspects']}")
+        found.append(f"aggregate: the top value of {ctx} ({t['top']}) is carried by a suspected coordinated group "
+                     f"({', '.join(t['flagged'])}): counted as one participant, the top is {t['defended']}")
     for ctx, t in (a.get("tops_by_known_bloc") or {}).items():
         found.append(f"aggregate: the top value of {ctx} ({t['top']}) is the card of the simulated coordinated bloc ({', '.join(t['authors'])})")
     if r.get("heldout_accuracy") is not None:

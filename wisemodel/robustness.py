@@ -16,7 +16,8 @@ from .simulate import Bloc, Minority, Simulation, simulate, inject_bloc, lift_ma
 
 # %% auto #0
 __all__ = ['COORDINATION_COLUMNS', 'DEFEND_LOG_COLUMNS', 'METRICS', 'ATTACK_SHAPES', 'coordination', 'defend', 'polarised_cards',
-           'robust_values', 'study_methods', 'evaluate', 'robustness_study', 'attack_study', 'plot_study']
+           'robust_values', 'carried_by_suspects', 'study_methods', 'evaluate', 'robustness_study', 'attack_study',
+           'plot_study']
 
 # %% ../nbs/02c_robustness.ipynb #4d9c0301
 def _items(graph):
@@ -135,6 +136,37 @@ def robust_values(graph, h="inf", min_similarity: float = 0.4, min_support: int 
     contested = hit | (ranked["rank"].to_numpy() <= deepest)
     label = np.where(contested, 3, np.where(ranked["score"].to_numpy() > 0, 1, 2))
     return ranked.assign(label=pd.Categorical.from_codes(label, categories=list(LABELS))), log
+
+# %% ../nbs/02c_robustness.ipynb #1ea03ee7
+def _top_cards(frame: pd.DataFrame) -> dict:
+    "Each context's top card of a ranking (ties broken by card id, so the answer does not depend on row order)."
+    return {str(c): str(g.sort_values(["score", "card"], ascending=[False, True]).iloc[0]["card"]) for c, g in frame.groupby("context")}
+
+def _bloc_members(graph) -> set:
+    "Participants whose demographics mark them as members of a coordinated bloc (simulated deliberations record it)."
+    import json
+    t = _tables(graph)
+    if not len(t.participants) or "demographics" not in t.participants: return set()
+    def flag(d):
+        if isinstance(d, str):
+            try: d = json.loads(d)
+            except ValueError: return False
+        return isinstance(d, dict) and d.get("adversarial") is True
+    return {str(p) for p, d in zip(t.participants["participant_id"], t.participants["demographics"]) if flag(d)}
+
+def carried_by_suspects(graph, h="inf", min_similarity: float = 0.4, min_support: int = 8) -> pd.DataFrame:
+    """Per context: the top card by Γ_h, the top card after `defend`, whether they differ (`carried`), the participants
+    `defend` flagged, and the bloc members among the top card's authors where the graph records a bloc."""
+    defended, log = defend(graph, min_similarity, min_support)
+    before, after = _top_cards(wise_values(graph, h, share=False, labels=False)), _top_cards(wise_values(defended, h, share=False, labels=False))
+    flagged = sorted({p for ps in log["participants"] for p in ps})
+    t, bloc = _tables(graph), _bloc_members(graph)
+    authors = {str(c): [str(a) for a in (a if isinstance(a, (list, tuple, np.ndarray)) else [])]
+               for c, a in zip(t.cards["card_id"], t.cards["authors"] if "authors" in t.cards else [None] * len(t.cards))}
+    rows = [{"context": ctx, "top": top, "top_defended": after.get(ctx), "carried": after.get(ctx) != top, "flagged": flagged,
+             "top_by_bloc": sorted(set(authors.get(top, [])) & bloc)} for ctx, top in before.items()]
+    return pd.DataFrame(rows, columns=["context", "top", "top_defended", "carried", "flagged", "top_by_bloc"])
+
 
 # %% ../nbs/02c_robustness.ipynb #201720e5
 def _by_context(df) -> dict:
