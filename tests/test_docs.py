@@ -105,4 +105,5 @@ def test_graph_page_draws_nodes(browser, base):
 def test_unrun_pages_say_so(browser, base):
     stage = Visit(browser, base, "papers/dft/03_aggregate.html").page.inner_text("article")
     assert "papermill" in stage and "Aggregation: the wisest values per context" in stage
+    assert "Stage aggregate: ranks the cards" in stage and "top_card_per_context" in stage   # what it does and records
     assert "did not run it" in Visit(browser, base, "synth.html").page.inner_text("article")
