@@ -1,5 +1,6 @@
 # Two commands from nothing: `make run` runs the main job, `make test` runs the tests.
 # Each creates .venv when missing and reinstalls only when the requirements change.
+# `make docs` builds the documentation site into _site/ (open _site/index.html).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -7,7 +8,7 @@ STAMP  := $(VENV)/.wisemodel-installed
 CONFIG ?= papers/dft/configs/tiny.yaml
 PYTEST_ARGS ?=
 
-.PHONY: run test export clean-nbs lock
+.PHONY: run test docs chromium export clean-nbs lock
 
 $(STAMP): setup.py settings.ini requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,8 +21,15 @@ $(STAMP): setup.py settings.ini requirements.lock
 run: $(STAMP)
 	$(BIN)/wisemodel run --config $(CONFIG)
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(BIN)/python -m pytest tests $(PYTEST_ARGS)
+
+docs: $(STAMP)
+	$(BIN)/python -m wisemodel.docs --out _site
+
+# The browser test (tests/test_docs.py) drives Debian's chromium: Playwright cannot download its own browser here.
+chromium:
+	@command -v chromium >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
 
 export: $(STAMP)
 	$(BIN)/nbdev_export && $(BIN)/nbdev_clean && $(BIN)/nbdev_clean --fname papers
