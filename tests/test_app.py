@@ -26,6 +26,8 @@ class CardWriter:
         if self.down:
             self.down -= 1
             raise LLMError("http://127.0.0.1:9/v1 failed 1 times; last: Connection error.") from ConnectionError("refused")
+        if schema.__name__ == "TransitionStory":     # hypothesize_pair asks, for each order of a pair, which card is fuller
+            return schema(more_comprehensive="B", story=f"STORY: I used to see one side; now I see more ({self.calls}).")
         return CardDraft(title=self.title, description="Choosing by looking openly at what each option costs the people involved.",
                          policies=["COSTS each option puts on the people I love", "FEELINGS I expect to have in five years",
                                    "CHANCES to talk the choice through together"])
@@ -84,7 +86,7 @@ def test_two_participants_make_a_graph(db_url, tmp_path):
     from wisemodel.app.db import schema_differences
     from wisemodel.cli import cli
     import wisemodel.cli_graph, wisemodel.cli_aggregate, wisemodel.cli_serve  # noqa: F401 (registers the commands)
-    app = create_app(study(), db_url, llm=CardWriter(), admin_token="tok")
+    app = create_app(study(stories="llm"), db_url, llm=CardWriter(), admin_token="tok")
     assert schema_differences(app.state.study.engine) == []
     first, second = TestClient(app), TestClient(app)
     page = walk_to_select(first, "PID-1")
@@ -109,6 +111,9 @@ def test_two_participants_make_a_graph(db_url, tmp_path):
     assert [(r["participant_id"], r["card_id"]) for r in rows(app, "votes")] == [(people["PID-2"]["participant_id"], card_id)]
     [judgement] = rows(app, "judgements")
     assert (judgement["verdict"], judgement["reason"], judgement["context_id"]) == ("wiser", "it sees more", "hard-life-decision")
+    hypotheses = rows(app, "hypotheses")                # both orders of the pair asked; they disagree, so one story each way
+    assert {h["story_source"] for h in hypotheses} == {"llm"} and judgement["story"] in {h["story"] for h in hypotheses}
+    assert len(hypotheses) == 2 and judgement["story"].startswith("STORY:")
 
     admin = TestClient(app)
     admin.post("/admin/login", data={"csrf": csrf_of(admin.get("/admin")), "token": "tok"})
