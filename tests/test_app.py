@@ -306,3 +306,33 @@ def test_many_participants_vote_at_once(db_url):
     expected = sum(len(f["card_id"]) for f in forms)
     assert len(votes) == expected == len({(v["participant_id"], v["card_id"]) for v in votes}) >= 4 * n
     assert took < 30, took
+
+
+def test_a_crash_loses_nothing_acknowledged(tmp_path):
+    "`wisemodel serve` killed (SIGKILL) right after acknowledging a message: the message is saved, and a restarted app knows the participant."
+    import os, signal, subprocess, sys
+    from pathlib import Path
+    import httpx
+    import yaml
+    study_file = tmp_path / "study.yaml"
+    study_file.write_text(yaml.safe_dump({"study": "crash", "prompts": [PROMPT], "database_url": f"sqlite:///{tmp_path}/app.sqlite"}))
+    port = free_port()
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "wisemodel"), "serve", "--study", str(study_file), "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        client = httpx.Client(base_url=f"http://127.0.0.1:{port}", follow_redirects=True)
+        deadline = time.time() + 60
+        while True:
+            try: page = sign_up(client, "CRASH-1"); break
+            except httpx.TransportError:
+                assert proc.poll() is None and time.time() < deadline, "wisemodel serve did not start: " + (proc.stderr.read() if proc.poll() else "")
+                time.sleep(0.2)
+        res = client.post("/articulate/message", data={"csrf": csrf_of(page), "turn": turn_of(page), "message": ANSWERS[0]},
+                          follow_redirects=False)
+        assert res.status_code == 303                      # acknowledged ...
+    finally:
+        os.kill(proc.pid, signal.SIGKILL); proc.wait(10)   # ... and the server dies at once
+    restarted = TestClient(create_app(study_file))         # the same database, the session key read back from it
+    restarted.cookies.set("wisemodel_session", client.cookies["wisemodel_session"])
+    page = restarted.get("/articulate")
+    assert ANSWERS[0] in html.unescape(page.text) and "what mattered most to you" in page.text, page.text[-2000:]
