@@ -256,6 +256,12 @@ def test_llm_server_down_for_real(tmp_path):
     assert 'id="retry"' in page.text and "failed 1 times" in page.text
 
 
+def test_an_interviewer_that_cannot_be_made_fails_at_start(tmp_path):
+    from wisemodel.core import InputError
+    bad = study(interviewer={"backend": "openai", "model": "m", "api_key_env": "WISEMODEL_NO_SUCH_KEY"})
+    with pytest.raises(InputError, match="WISEMODEL_NO_SUCH_KEY"): create_app(bad, f"sqlite:///{tmp_path}/app.sqlite")
+
+
 def test_chat_is_rate_limited(tmp_path):
     app = create_app(study(chat_messages_per_minute=2), f"sqlite:///{tmp_path}/app.sqlite", llm=CardWriter())
     client = TestClient(app)
