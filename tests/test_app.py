@@ -18,8 +18,8 @@ class CardWriter:
     "Stands in for the interviewer's LLM: writes one fixed card; `down` calls fail first as an unreachable server does."
     config = LLMConfig(model="stand-in")
 
-    def __init__(self, title="Honest Tradeoffs", down=0, story_seconds=0.0):
-        self.title, self.down, self.calls, self.story_seconds = title, down, 0, story_seconds
+    def __init__(self, title="Honest Tradeoffs", down=0, story_seconds=0.0, card_seconds=0.0):
+        self.title, self.down, self.calls, self.story_seconds, self.card_seconds = title, down, 0, story_seconds, card_seconds
 
     def structured(self, messages, schema, **gen):
         self.calls += 1
@@ -29,6 +29,7 @@ class CardWriter:
         if schema.__name__ == "TransitionStory":     # hypothesize_pair asks, for each order of a pair, which card is fuller
             time.sleep(self.story_seconds)
             return schema(more_comprehensive="B", story=f"STORY: I used to see one side; now I see more ({self.calls}).")
+        time.sleep(self.card_seconds)
         return CardDraft(title=self.title, description="Choosing by looking openly at what each option costs the people involved.",
                          policies=["COSTS each option puts on the people I love", "FEELINGS I expect to have in five years",
                                    "CHANCES to talk the choice through together"])
@@ -257,12 +258,19 @@ def test_llm_server_down_for_real(tmp_path):
     assert 'id="retry"' in page.text and "failed 1 times" in page.text
 
 
-def test_slow_stories_show_a_page_that_reloads(tmp_path):
-    "Relate's stories take the LLM a while: the participant sees a self-reloading page until they are written."
-    app = create_app(study(stories="llm"), f"sqlite:///{tmp_path}/app.sqlite", llm=CardWriter(story_seconds=1.5))
+def test_a_slow_llm_shows_a_page_that_reloads(tmp_path):
+    "The card and relate's stories take the LLM a while: the participant sees a self-reloading page until they are written."
+    writer = CardWriter(story_seconds=1.5)
+    app = create_app(study(stories="llm"), f"sqlite:///{tmp_path}/app.sqlite", llm=writer)
     first, second = TestClient(app), TestClient(app)
     first.post("/select", data={"csrf": csrf_of(walk_to_select(first, "A"))})
-    page = walk_to_select(second, "B")
+    writer.card_seconds = 2.5
+    page = articulate(second, sign_up(second, "B"))
+    assert 'id="writing"' in page.text and '<meta http-equiv="refresh" content="3">' in page.text and 'id="retry"' not in page.text
+    for _ in range(10):
+        if 'id="card-title"' in (page := second.get("/articulate")).text: break
+        time.sleep(0.5)
+    page = confirm(second, page)
     card_id = re.search(r'name="card_id" value="([^"]+)"', page.text).group(1)
     page = second.post("/select", data={"csrf": csrf_of(page), "card_id": card_id})
     assert 'id="preparing"' in page.text and '<meta http-equiv="refresh" content="3">' in page.text
