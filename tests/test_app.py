@@ -270,6 +270,9 @@ def test_a_slow_llm_shows_a_page_that_reloads(tmp_path):
     for _ in range(10):
         if 'id="card-title"' in (page := second.get("/articulate")).text: break
         time.sleep(0.5)
+    calls, writer.card_seconds = writer.calls, 0.0        # "change this": a second guess is written
+    page = second.post("/articulate/message", data={"csrf": csrf_of(page), "turn": turn_of(page), "message": "No, it is more about listening."})
+    assert 'id="card-title"' in page.text and writer.calls == calls + 1
     page = confirm(second, page)
     card_id = re.search(r'name="card_id" value="([^"]+)"', page.text).group(1)
     page = second.post("/select", data={"csrf": csrf_of(page), "card_id": card_id})
