@@ -368,3 +368,15 @@ def test_a_crash_loses_nothing_acknowledged(tmp_path):
     restarted.cookies.set("wisemodel_session", client.cookies["wisemodel_session"])
     page = restarted.get("/articulate")
     assert ANSWERS[0] in html.unescape(page.text) and "what mattered most to you" in page.text, page.text[-2000:]
+
+
+def test_database_url_from_the_environment(monkeypatch):
+    from wisemodel.app.db import DEFAULT_DATABASE_URL, database_url, shown_url
+    from wisemodel.core import InputError
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    assert database_url() == DEFAULT_DATABASE_URL
+    monkeypatch.setenv("DATABASE_URL", "postgres://study:s3cret@db.example:5432/pilot")
+    assert database_url() == "postgresql+psycopg://study:s3cret@db.example:5432/pilot"     # the psycopg 3 driver
+    assert database_url("sqlite:///other.sqlite") == "sqlite:///other.sqlite"             # an explicit URL wins
+    assert "s3cret" not in shown_url(database_url())
+    with pytest.raises(InputError, match="'mysql' is not supported"): database_url("mysql://u@h/d")
