@@ -7,7 +7,8 @@ from fastapi.testclient import TestClient
 from conftest import free_port
 from wisemodel.articulate import CardDraft
 from wisemodel.llm import LLMConfig, LLMError
-from wisemodel.app.server import create_app, load_study
+from wisemodel.app.server import create_app
+from wisemodel.app.study import load_study
 
 PROMPT = {"id": "job", "text": "I've been offered a job abroad that pays twice as much, but my family is here. Should I take it?",
           "context_id": "hard-life-decision", "context": "When someone is weighing a hard personal decision"}

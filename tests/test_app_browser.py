@@ -5,7 +5,8 @@ import pytest
 from sqlalchemy.orm import Session
 from test_app import PROMPT, rows, serving
 from wisemodel.app.db import Card, Participant
-from wisemodel.app.server import create_app, load_study
+from wisemodel.app.server import create_app
+from wisemodel.app.study import load_study
 
 
 def seeded_app(db_url, calls):
