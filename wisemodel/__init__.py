@@ -8,7 +8,7 @@ dedup, deliberate, reward) are public only once their module exists.
 __version__ = "0.1.0"
 
 import importlib as _importlib
-import importlib.util as _importlib_util
+import os as _os
 import sys as _sys
 import types as _types
 
@@ -34,8 +34,10 @@ _EXPORTS = {
     "ExplainConfig": "explain", "explain": "explain", "format_explanation": "explain", "legibility_hit_rate": "explain",
     "chat_widget": "cli_chat",
     "EvaluateConfig": "evaluate", "evaluate": "evaluate", "write_report": "report",
+    "create_app": "app.server",
 }
-_EXPORTS = {name: mod for name, mod in _EXPORTS.items() if _importlib_util.find_spec(f"{__name__}.{mod}") is not None}
+# a name is public once its module's file exists (looked up by path: finding `app.server` by import would import `app`)
+_EXPORTS = {name: mod for name, mod in _EXPORTS.items() if _os.path.exists(_os.path.join(_os.path.dirname(__file__), *mod.split(".")) + ".py")}
 __all__ = sorted(_EXPORTS)
 
 def __getattr__(name: str):
