@@ -1,12 +1,11 @@
 """The documentation site, read in headless Chromium: built quickly (the aggregation and viz chapters run, the others from
 their source), served from a local folder, and every page opened as a reader would."""
-import functools, http.server, shutil, threading
+import functools, http.server, threading
 from pathlib import Path
 import pytest
 from wisemodel.docs import build_site, site_pages
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 RUN = {"02_aggregate.ipynb", "03_viz.ipynb"}
 SEARCH_TERM = "bridging"   # a baseline named in the aggregation chapter, written out as a word in its text
 
@@ -30,13 +29,9 @@ def base(site):
 
 
 @pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists(): pytest.fail("no chromium: `make chromium` installs Debian's (the browser test drives it)")
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield b
-        b.close()
+def browser(chromium):
+    "The session's headless Chromium (tests/conftest.py): one Playwright per process, shared with the app's browser test."
+    return chromium
 
 
 class Visit:
