@@ -304,6 +304,7 @@ def weights_stamp(model: str) -> str | None:
     files = sorted(f for f in folder.iterdir() if f.suffix in (".safetensors", ".bin") or f.name == "config.json")
     return hashlib.sha256(json.dumps([(f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in files]).encode()).hexdigest()[:16]
 
+@functools.lru_cache(maxsize=None)
 def bf16_supported(device: str = "cpu") -> bool:
     "Whether `device` computes in bf16 natively: CUDA's own check, or a CPU with AVX512-BF16 or AMX tiles."
     import torch

@@ -92,8 +92,8 @@ def _training_section(run: Path) -> str:
 # %% ../nbs/08b_report.ipynb #0a71cb5a
 def run_findings(metrics: dict) -> list[str]:
     """What a reader must know before trusting a run, from its merged `metrics.json`: cards the interviewer's model could not
-    write without repair, wisdom cycles and suspect edges, top values carried by suspect judgements or written by a known
-    coordinated bloc, a reward model no better than its baselines, and a judge no better than chance on known answers."""
+    write without repair, wisdom cycles, top values carried by a suspected coordinated group (`robustness.defend`) or
+    written by a known simulated bloc, a reward model no better than its baselines, and the judge's record on known answers."""
     found = []
     d, a, r, e = (metrics.get(s) or {} for s in ("deliberate", "aggregate", "reward", "evaluate"))
     if d.get("n_cards_repaired"):
@@ -112,12 +112,12 @@ def run_findings(metrics: dict) -> list[str]:
             found.append(f"reward: held-out accuracy {r['heldout_accuracy']:.2f} (n={r.get('heldout_n')}) is not clearly above its "
                          f"best baseline {best:.2f} (length, untrained head, chance)")
     if e.get("judge_known_pairs_n"):
-        found.append(f"evaluate: the judge ({e.get('judge')}) picked the better of {e['judge_known_pairs_n']} known-answer pairs in both "
-                     f"orders {e['judge_known_pairs_both_orders']:.0%} of the time and put the first answer first "
-                     f"{e.get('judge_first_position_share', float('nan')):.0%}: read every judged figure against that record"
-                     if e["judge_known_pairs_both_orders"] < 0.5 else
-                     f"evaluate: the judge ({e.get('judge')}) picked the better of {e['judge_known_pairs_n']} known-answer pairs in both "
-                     f"orders {e['judge_known_pairs_both_orders']:.0%} of the time")
+        record = (f"evaluate: the judge ({e.get('judge')}) picked the better of {e['judge_known_pairs_n']} known-answer pairs in both "
+                  f"orders {e['judge_known_pairs_both_orders']:.0%} of the time")
+        if e["judge_known_pairs_both_orders"] < 0.5:
+            record += (f" and put the first answer first {e.get('judge_first_position_share', float('nan')):.0%}: "
+                       "read every judged figure against that record")
+        found.append(record)
     return found
 
 
