@@ -53,7 +53,7 @@ def tune(seeds=DEV_SEEDS, n_participants=500) -> dict:
         for h in honest:
             pol = polarised_cards(h.graph, z)
             for x in h.wisdom.index.get_level_values(0).unique():
-                flagged = set(pol.card[pol.context == x])
+                flagged = set(pol.card_id[pol.context_id == x])
                 if x in h.split_contexts: hit += [c in flagged for c in h.split_contexts[x]]
                 else: false.append(bool(flagged))
         zs.append(dict(min_z=z, split_cards_found=float(np.mean(hit)), other_contexts_with_a_flag=float(np.mean(false))))

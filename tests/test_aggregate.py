@@ -35,27 +35,27 @@ def chain_graph() -> MoralGraph:
 
 def test_alice_support_reaches_carla_with_two_hops():
     g = chain_graph()
-    share = {h: wise_values(g, h).assign(card=lambda d: d.card.astype(str)).set_index("card").share for h in (0, 1, 2, "inf")}
+    share = {h: wise_values(g, h).assign(card_id=lambda d: d.card_id.astype(str)).set_index("card_id").share for h in (0, 1, 2, "inf")}
     assert share[0]["c"] == pytest.approx(1 / 3)          # Carla's own vote
     assert share[1]["c"] == pytest.approx(2 / 3)          # + Betty, one hop
     assert share[2]["c"] == pytest.approx(1.0)            # + Alice, two hops
     assert share["inf"]["c"] == pytest.approx(1.0)
     top = wise_values(g, "inf")
-    assert top.card.iloc[0] == "c" and top.label.iloc[0] == "broadly supported"
+    assert top.card_id.iloc[0] == "c" and top.label.iloc[0] == "broadly supported"
     assert top.score.iloc[0] == pytest.approx(1 + 0.85 + 0.85 ** 2)
 
 
 def test_example_graph_ranked_per_context():
     g = example_graph()
     wv = wise_values(g, "inf")
-    assert set(wv.context.astype(str)) == set(g.contexts.context_id)
+    assert set(wv.context_id.astype(str)) == set(g.contexts.context_id)
     assert wv.share.between(0, 1).all() and (wv.propagated >= -1e-12).all()
     assert set(wv.label.astype(str)) <= set(LABELS)
-    for _, grp in wv.groupby(wv.context.astype(str)):
+    for _, grp in wv.groupby(wv.context_id.astype(str)):
         assert list(grp["rank"]) == list(range(1, len(grp) + 1)) and grp.score.is_monotonic_decreasing
     # h = 0 is the raw vote count
     h0, votes = wise_values(g, 0), rank(g, "votes")
-    assert np.allclose(h0.score.to_numpy(), votes.score.to_numpy()) and list(h0.card) == list(votes.card)
+    assert np.allclose(h0.score.to_numpy(), votes.score.to_numpy()) and list(h0.card_id) == list(votes.card_id)
 
 
 def test_gamma_matches_networkx_katz():
@@ -63,8 +63,8 @@ def test_gamma_matches_networkx_katz():
         for h in (2, "inf"):
             wv = wise_values(g, h, share=False, labels=False)
             ref = gamma_networkx(g, h)
-            ctx = wv.context.astype(object).where(wv.context.notna(), "(no context)")
-            theirs = np.array([ref[(x, c)] for x, c in zip(ctx, wv.card.astype(object))])
+            ctx = wv.context_id.astype(object).where(wv.context_id.notna(), "(no context)")
+            theirs = np.array([ref[(x, c)] for x, c in zip(ctx, wv.card_id.astype(object))])
             assert np.allclose(wv.score.to_numpy(), theirs, rtol=1e-6)
 
 
@@ -74,13 +74,13 @@ def test_pagerank_matches_networkx_per_context():
     stats = edge_stats(g)
     stats["agreement"] = stats.wiser / (stats.wiser + stats.not_wiser + stats.unsure + stats.less_wise)
     votes = g.votes.groupby("card_id")["count"].sum()
-    for x, grp in pr.groupby(pr.context.astype(str)):
+    for x, grp in pr.groupby(pr.context_id.astype(str)):
         G = nx.DiGraph()
-        G.add_nodes_from(grp.card.astype(str))
-        for r in stats[(stats.context == x) & (stats.agreement > 0.5)].itertuples():
-            G.add_edge(r._2, r.to, weight=r.agreement)
+        G.add_nodes_from(grp.card_id.astype(str))
+        for r in stats[(stats.context_id == x) & (stats.agreement > 0.5)].itertuples():
+            G.add_edge(r.from_card, r.to_card, weight=r.agreement)
         ref = nx.pagerank(G, alpha=0.85, personalization={c: votes.get(c, 0) for c in G}, weight="weight", tol=1e-13)
-        mine = grp.set_index(grp.card.astype(str)).score
+        mine = grp.set_index(grp.card_id.astype(str)).score
         assert mine.sum() == pytest.approx(1.0)
         for c in G: assert mine[c] == pytest.approx(ref[c], abs=1e-8)
 
@@ -92,8 +92,8 @@ def test_mai_graph_without_votes_ranks_on_uniform_prior():
     assert (wv.unit.astype(str) == "card").all() and (wv.direct == 1).all()
     x = "When someone is grieving"
     one = wise_values(g, "inf", context=x)
-    assert set(one.context.astype(str)) == {x}
-    assert one.card.iloc[0] == "23"                        # Calm Attention: where the context's gradient flows
+    assert set(one.context_id.astype(str)) == {x}
+    assert one.card_id.iloc[0] == "23"                        # Calm Attention: where the context's gradient flows
     with pytest.raises(InputError, match="participant groups"): rank(g, "bridging")
 
 
@@ -116,13 +116,13 @@ def test_injected_two_way_conflict_is_reported(tmp_path):
     path = _inject_conflict(tmp_path)
     cy = find_cycles(read_graph(path))
     hit = cy[cy.cards.map(lambda c: {"14", "17"} <= set(c))]
-    assert len(hit) == 1 and hit.context.iloc[0] == "When someone shares creative work"
+    assert len(hit) == 1 and hit.context_id.iloc[0] == "When someone shares creative work"
     edges = pd.DataFrame(hit.edges.iloc[0])
-    assert {("14", "17"), ("17", "14")} <= set(zip(edges["from"], edges["to"]))
+    assert {("14", "17"), ("17", "14")} <= set(zip(edges["from_card"], edges["to_card"]))
     res = CliRunner().invoke(cli, ["graph", "cycles", str(path), "--json"])
     assert res.exit_code == 0, res.output
     rows = json.loads(res.output)
-    assert any({"14", "17"} <= set(r["cards"]) and r["context"] == "When someone shares creative work" and r["edges"] for r in rows)
+    assert any({"14", "17"} <= set(r["cards"]) and r["context_id"] == "When someone shares creative work" and r["edges"] for r in rows)
 
 
 def test_unwind_never_changes_the_raw_graph():
@@ -154,19 +154,19 @@ def test_cli_rank_json_and_errors():
     r = CliRunner().invoke(cli, ["graph", "rank", str(MAI), "--context", "When someone is grieving", "--json"])
     assert r.exit_code == 0, r.output
     rows = json.loads(r.output)
-    assert rows[0]["card"] == "23" and rows[0]["rank"] == 1 and {"score", "direct", "propagated", "share", "title"} <= set(rows[0])
-    r = CliRunner().invoke(cli, ["graph", "rank", str(EXAMPLE), "--method", "pagerank", "--h", "3", "--json"])
+    assert rows[0]["card_id"] == "23" and rows[0]["rank"] == 1 and {"score", "direct", "propagated", "share", "title"} <= set(rows[0])
+    r = CliRunner().invoke(cli, ["graph", "rank", str(EXAMPLE), "--method", "pagerank", "--hops", "3", "--json"])
     assert r.exit_code == 0 and {row["method"] for row in json.loads(r.output)} == {"pagerank"}
     r = CliRunner().invoke(cli, ["graph", "rank", str(MAI), "--context", "When nobody asked"])
     assert r.exit_code == 2 and "When someone is grieving" in r.output and "Traceback" not in r.output
-    r = CliRunner().invoke(cli, ["graph", "rank", str(EXAMPLE), "--h", "many"])
+    r = CliRunner().invoke(cli, ["graph", "rank", str(EXAMPLE), "--hops", "many"])
     assert r.exit_code == 2 and "inf" in r.output
 
 
 def test_cli_for_real_and_bench(tmp_path):
     run = lambda *a: subprocess.run([sys.executable, "-c", "from wisemodel.cli import main; main()", *a], cwd=ROOT,
                                     capture_output=True, text=True)
-    r = run("graph", "rank", str(EXAMPLE), "--h", "inf", "--top", "1", "--json")
+    r = run("graph", "rank", str(EXAMPLE), "--hops", "inf", "--top", "1", "--json")
     assert r.returncode == 0, r.stderr
     assert len(json.loads(r.stdout)) == len(example_graph().contexts)
     r = run("graph", "rank", str(EXAMPLE), "--context", "nowhere")
@@ -195,7 +195,7 @@ def test_conflict_injected_as_a_bare_reverse_edge_is_reported_as_a_cycle(tmp_pat
     with pytest.warns(MAIInconsistencyWarning, match="markedLessWise"):
         g = from_mai_summary(path)
     cycles = find_cycles(g)
-    assert any({str(a), str(b)} <= set(map(str, c)) and ctx == e["contexts"][0] for c, ctx in zip(cycles["cards"], cycles["context"]))
+    assert any({str(a), str(b)} <= set(map(str, c)) and ctx == e["contexts"][0] for c, ctx in zip(cycles["cards"], cycles["context_id"]))
 
 
 def test_a_graph_without_votes_is_never_called_supported():
@@ -219,5 +219,5 @@ def test_fractional_counts_weigh_like_scaled_whole_counts():
     half = copy.copy(g)
     half.edges, half.votes = g.edges.assign(count=g.edges["count"] * 0.5), g.votes.assign(count=g.votes["count"] * 0.5)
     halved = wise_values(half, "inf", share=False, labels=False)
-    assert list(halved.card.astype(str)) == list(whole.card.astype(str))
+    assert list(halved.card_id.astype(str)) == list(whole.card_id.astype(str))
     assert np.allclose(halved.score, whole.score * 0.5) and whole.propagated.sum() > 0

@@ -127,7 +127,7 @@ def test_two_participants_make_a_graph(db_url, tmp_path):
     assert {k: summary[k] for k in ("participants", "cards", "votes", "judgements", "impressions")} == \
         {"participants": 2, "cards": 2, "votes": 1, "judgements": 1, "impressions": 2}, summary
     res = runner.invoke(cli, ["graph", "rank", str(tmp_path / "graph.json"), "--json"])
-    assert res.exit_code == 0 and {r["card"] for r in json.loads(res.output)} == {r["card_id"] for r in rows(app, "cards")}
+    assert res.exit_code == 0 and {r["card_id"] for r in json.loads(res.output)} == {r["card_id"] for r in rows(app, "cards")}
     res = runner.invoke(cli, ["serve", "export", "--db", db_url, "--out", str(tmp_path / "graph"), "--json"])
     assert res.exit_code == 0 and json.loads(res.output)["judgements"] == 1, res.output
     meta = json.loads((tmp_path / "graph" / "manifest.json").read_text())["meta"]

@@ -79,10 +79,10 @@ def test_edges_json_and_the_mai_entropy_option():
     doc = json.loads(MAI_FILE.read_text())
     plain = json.loads(ok("edges", MAI_FILE, "--json").output)
     compat = json.loads(ok("edges", MAI_FILE, "--json", "--mai-entropy").output)
-    assert list(plain[0]) == ["from", "to", "context", "wiser", "not_wiser", "unsure", "less_wise", "impressions",
+    assert list(plain[0]) == ["from_card", "to_card", "context_id", "wiser", "not_wiser", "unsure", "less_wise", "impressions",
                               "wiser_likelihood", "entropy"]
-    by_key = {(r["context"], r["from"], r["to"]): r for r in compat}
-    plain_by_key = {(r["context"], r["from"], r["to"]): r for r in plain}
+    by_key = {(r["context_id"], r["from_card"], r["to_card"]): r for r in compat}
+    plain_by_key = {(r["context_id"], r["from_card"], r["to_card"]): r for r in plain}
     for e in doc["edges"]:
         for ctx in e["contexts"]:
             key = (ctx, str(e["sourceValueId"]), str(e["wiserValueId"]))

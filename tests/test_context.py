@@ -62,8 +62,8 @@ def test_context_feeds_aggregation_and_pictures(graph, tmp_path):
     found = context_of(graph, "My teenager locks his door and won't talk to me. Should I go through his laptop?", k=1)
     ctx = found["context_id"].iloc[0]
     ranked = wise_values(graph, "inf")
-    best = ranked[ranked["context"] == ctx].iloc[0]
-    assert best["card"] in found["cards"].iloc[0]
+    best = ranked[ranked["context_id"] == ctx].iloc[0]
+    assert best["card_id"] in found["cards"].iloc[0]
     page = graph_html(graph, tmp_path / "ctx.html", context=found, scores=ranked).read_text()
     assert f"<h1>Moral graph: {found['text'].iloc[0]}</h1>" in html.unescape(page)
 

@@ -175,7 +175,7 @@ def test_chat_uses_the_graph_the_checkpoint_was_trained_on(tmp_path):
     res = _chat(ckpt, "--max-tokens", "8", "--json", input="I'm 19 and pregnant and scared.\n")
     assert res.exit_code == 0, res.output
     assert "the one" in res.stderr and json.loads(res.stdout.splitlines()[0])["explanation"]["h"] == "2"
-    assert json.loads(_chat(ckpt, "--max-tokens", "8", "--json", "--h", "0", input="hi there, I'm scared\n").stdout)["explanation"]["h"] == "0"
+    assert json.loads(_chat(ckpt, "--max-tokens", "8", "--json", "--hops", "0", input="hi there, I'm scared\n").stdout)["explanation"]["h"] == "0"
     prov["graph_hashes"] = ["0000000000000000"]                # the graph has changed since: not taken, said so
     (ckpt / _POLICY_FILE).write_text(json.dumps({"kind": "wisemodel-policy", "data": prov}))
     graph, note, h = trained_graph(ckpt)

@@ -42,7 +42,7 @@ def test_example_graph_has_the_promised_shape():
     assert s["judgements"] >= 25 and s["votes"] > 0 and s["impressions"] > 0
     assert g.participants.group.nunique() == 2
     assert (g.cards.canonical_id != g.cards.card_id).sum() == 1  # one card merged into another
-    stats = edge_stats(g).set_index(["context", "from", "to"])
+    stats = edge_stats(g).set_index(["context_id", "from_card", "to_card"])
     # a genuine two-way conflict in one context, split by group
     a, b = stats.loc[("worried-parent", "c06", "c07")], stats.loc[("worried-parent", "c07", "c06")]
     assert a.wiser > 0 and b.wiser > 0 and a.less_wise == b.wiser
@@ -204,7 +204,7 @@ def test_edge_stats_matches_a_plain_loop(mai_entropy):
     ref = _reference_stats(g, mai_entropy)
     assert len(got) == len(ref)
     for r in got.itertuples(index=False):
-        W, N, U, L, I, wl, H = ref[(r.context, r._1, r.to)]
+        W, N, U, L, I, wl, H = ref[(r.context_id, r.from_card, r.to_card)]
         assert (r.wiser, r.not_wiser, r.unsure, r.less_wise, r.impressions) == (W, N, U, L, I)
         assert (math.isnan(wl) and math.isnan(r.wiser_likelihood)) or abs(r.wiser_likelihood - wl) < 1e-12
         assert abs(r.entropy - H) < 1e-12
@@ -212,7 +212,7 @@ def test_edge_stats_matches_a_plain_loop(mai_entropy):
 
 def test_edge_stats_columns_and_types():
     s = edge_stats(example_graph())
-    assert list(s.columns) == ["context", "from", "to", "wiser", "not_wiser", "unsure", "less_wise", "impressions", "wiser_likelihood", "entropy"]
+    assert list(s.columns) == ["context_id", "from_card", "to_card", "wiser", "not_wiser", "unsure", "less_wise", "impressions", "wiser_likelihood", "entropy"]
     assert all(s[c].dtype == np.int64 for c in ["wiser", "not_wiser", "unsure", "less_wise", "impressions"])
     assert s.entropy.between(0, 2).all() and s.wiser_likelihood.between(-1, 1).all()
 
@@ -263,8 +263,8 @@ def test_mai_example_round_trips_exactly():
 def test_mai_numbers_reproduced_per_context_in_compatibility_mode():
     doc = _mai()
     m = from_mai_summary(doc)
-    compat = edge_stats(m, mai_entropy=True).set_index(["context", "from", "to"])
-    correct = edge_stats(m).set_index(["context", "from", "to"])
+    compat = edge_stats(m, mai_entropy=True).set_index(["context_id", "from_card", "to_card"])
+    correct = edge_stats(m).set_index(["context_id", "from_card", "to_card"])
     for e in doc["edges"]:
         for ctx in e["contexts"]:
             key = (ctx, str(e["sourceValueId"]), str(e["wiserValueId"]))

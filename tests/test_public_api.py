@@ -12,7 +12,7 @@ LATER = {"get_llm": "llm", "default_llm": "llm", "articulate": "articulate", "de
          "create_app": "app.server"}
 NOW = {"ValuesCard", "lint", "load_cards", "MoralGraph", "read_graph", "example_graph", "edge_stats", "from_mai_summary",
        "to_mai_summary", "wise_values", "rank", "find_cycles", "unwind", "support_labels", "context_of", "graph_html",
-       "show_graph", "embed", "InputError", "run_pipeline", "simulate", "robust_values"}
+       "show_graph", "embed", "InputError", "run_pipeline", "simulate", "robust_values", "top_cards"}
 
 
 def _python(code: str) -> subprocess.CompletedProcess:

@@ -64,8 +64,8 @@ def test_polarised_cards_are_the_split_goods():
     for seed in (41, 42, 43):
         s = _sim(seed)
         pol = polarised_cards(s.graph)
-        found += len(set(pol.card) & set(s.split_contexts["context-1"]))
-        false += len(set(pol.card) - set(s.split_contexts["context-1"]))
+        found += len(set(pol.card_id) & set(s.split_contexts["context-1"]))
+        false += len(set(pol.card_id) - set(s.split_contexts["context-1"]))
     assert found >= 5 and false <= 1, (found, false)
 
 
@@ -74,11 +74,11 @@ def test_robust_values_the_bloc_loses_the_minority_wins(seed):
     "The bloc attacks the minority's context: undefended Γ_∞ puts the bloc first, robust_values the minority's card."
     s = _sim(seed, Bloc(q=0.2))
     plain = wise_values(s.graph, "inf", context="context-0", share=False, labels=False)
-    assert plain.card.astype(str).iloc[0] == s.bloc_cards["context-0"]
+    assert plain.card_id.astype(str).iloc[0] == s.bloc_cards["context-0"]
     rv, log = robust_values(s.graph)
-    top = rv[rv["rank"] == 1].set_index(rv[rv["rank"] == 1].context.astype(str))
-    assert top.loc["context-0", "card"] == s.minority_cards["context-0"]
-    assert top.loc["context-1", "label"] == "contested" and top.loc["context-1", "card"] in s.split_contexts["context-1"]
+    top = rv[rv["rank"] == 1].set_index(rv[rv["rank"] == 1].context_id.astype(str))
+    assert top.loc["context-0", "card_id"] == s.minority_cards["context-0"]
+    assert top.loc["context-1", "label"] == "contested" and top.loc["context-1", "card_id"] in s.split_contexts["context-1"]
     assert (top.drop(["context-0", "context-1"]).label != "contested").sum() >= 3
 
 

@@ -24,12 +24,12 @@ def test_rows_name_their_cards_and_where_they_came_from(built):
     assert "caves" in set(test["rejected_kind"]) or any("judge" in k for k in manifest["dropped_pairs"])   # pushback pairs
     wv = wise_values(g, "inf")
     for r in test.itertuples():
-        ranked = wv[wv["context"].astype(str) == r.context_id].sort_values("rank")
-        assert list(r.card_ids) == list(ranked["card"].astype(str))[:config.n_cards]      # the context's top cards by Γ_∞
+        ranked = wv[wv["context_id"].astype(str) == r.context_id].sort_values("rank")
+        assert list(r.card_ids) == list(ranked["card_id"].astype(str))[:config.n_cards]      # the context's top cards by Γ_∞
         assert list(r.card_scores) == pytest.approx(list(ranked["score"])[:config.n_cards])
         assert r.context_id == r.context_ids[0] and r.graph_hash == graph_hash(g) and r.h == "inf" and r.seed == 3
         if r.rejected_kind == "less_wise":
-            less = ranked.set_index(ranked["card"].astype(str)).loc[r.rejected_card_ids[0], "score"]
+            less = ranked.set_index(ranked["card_id"].astype(str)).loc[r.rejected_card_ids[0], "score"]
             assert less < min(r.card_scores)
     assert saved["graph_hash"] == graph_hash(g) and saved["pairs"]["train"] == len(pref["train"])
     assert set(sft["train"].column_names) >= {"prompt", "completion", "card_ids", "graph_hash"}

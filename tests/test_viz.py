@@ -94,14 +94,14 @@ def test_size_width_and_cycles(graph, page):
     "Node size grows with the Γ score, edge width with the wiser likelihood; cycle members and their edges are red."
     nodes = {n["id"]: n for n in _data(page, "nodeData")}
     edges = _data(page, "edgeData")
-    scores = wise_values(graph, "inf").groupby("card")["score"].max()
+    scores = wise_values(graph, "inf").groupby("card_id")["score"].max()
     ids = sorted(nodes, key=lambda c: scores.get(c, 0))
     sizes = [nodes[c]["size"] for c in ids]
     assert sizes == sorted(sizes) and sizes[-1] > sizes[0]
     _, table = picture_data(graph, scores=wise_values(graph, "inf"))
     width = {(e["from"], e["to"]): e["width"] for e in edges}
     for row in table.to_dict("records"):
-        assert width[(row["from"], row["to"])] == pytest.approx(1 + 7 * max(row["wiser_likelihood"], 0))
+        assert width[(row["from_card"], row["to_card"])] == pytest.approx(1 + 7 * max(row["wiser_likelihood"], 0))
     cycle_cards = {c for cards in find_cycles(graph)["cards"] for c in cards}
     assert {c for c, n in nodes.items() if n["color"]["background"] == "#d62728"} == cycle_cards == {"c02", "c04", "c06", "c07"}
     red = {(e["from"], e["to"]) for e in edges if e["color"] == "#d62728"}
@@ -175,16 +175,16 @@ def test_figures_say_what_they_show(graph):
     from wisemodel.graph import edge_stats
     from wisemodel.viz import plot_edge_stats
     stats = edge_stats(graph)
-    one = stats[stats.context == stats.context.iloc[0]]
+    one = stats[stats.context_id == stats.context_id.iloc[0]]
     assert plot_edge_stats(one, graph)._suptitle.get_text().endswith("1 edge in 1 context") or \
            plot_edge_stats(one, graph)._suptitle.get_text().endswith(f"{len(one)} edges in 1 context")
     fig = plot_edge_stats(stats, graph)
     ticks = [t.get_text() for t in fig.axes[0].get_yticklabels()]
     assert not any("…" in t for t in ticks)
-    assert sum(f"({c})" in t for t in ticks for c in set(stats.context)) == stats.context.nunique()   # a heading per context
+    assert sum(f"({c})" in t for t in ticks for c in set(stats.context_id)) == stats.context_id.nunique()   # a heading per context
     g2 = rank(graph, "gamma", h=2).assign(method="gamma", h="2")
     fig = plot_top_values(g2, graph, top=3)
     flat = lambda text: " ".join(text.split())                             # as wrapped in the figure, read as one line
     assert "h = 2" in flat(fig._suptitle.get_text()) and "h = 2" in flat(fig.axes[-1].get_xlabel())
-    assert all(f"({c})" in flat(a.get_title(loc="left")).replace("- ", "-") for a, c in zip(fig.axes, dict.fromkeys(g2.context.astype(str))))
+    assert all(f"({c})" in flat(a.get_title(loc="left")).replace("- ", "-") for a, c in zip(fig.axes, dict.fromkeys(g2.context_id.astype(str))))
     assert "PageRank" in plot_top_values(rank(graph, "pagerank"), graph)._suptitle.get_text()

@@ -20,7 +20,7 @@ _EXPORTS = {
     "from_mai_summary": "graph", "to_mai_summary": "graph",
     "embed": "embed",
     "wise_values": "aggregate", "rank": "aggregate", "find_cycles": "aggregate", "unwind": "aggregate",
-    "support_labels": "aggregate",
+    "support_labels": "aggregate", "top_cards": "aggregate",
     "context_of": "context",
     "simulate": "simulate", "robust_values": "robustness",
     "graph_html": "viz", "show_graph": "viz",

@@ -11,6 +11,7 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 from .core import InputError
+from .graph import Table
 
 NO_CONTEXT = "(no context)"
 
@@ -87,7 +88,8 @@ def _is(values: pd.Series, label: str) -> np.ndarray:
 
 # %% auto #0
 __all__ = ['NO_CONTEXT', 'LABELS', 'METHODS', 'UNWIND_POLICIES', 'wise_values', 'support_labels', 'gamma_networkx', 'rank',
-           'find_cycles', 'unwind', 'inject_coordinated_group', 'manipulation_study', 'random_graph', 'bench_aggregate']
+           'top_cards', 'find_cycles', 'unwind', 'inject_coordinated_group', 'manipulation_study', 'random_graph',
+           'bench_aggregate']
 
 # %% ../nbs/02_aggregate.ipynb #33491431
 @dataclasses.dataclass
@@ -145,9 +147,13 @@ def _compile(graph, context=None, prompt=None, threshold: float = 0.5) -> _Syste
     homed = None   # with a prompt filter: the cards that have a context somewhere (the rest go under NO_CONTEXT)
     if prompt is not None: homed = _union(_distinct(card_ctx["card_id"]), _distinct(edges["from_card"]), _distinct(edges["to_card"]))
     if context is not None:
+        if context not in known:   # a context's text names it as well as its id does
+            ctx_table = getattr(graph, "contexts", None)
+            if isinstance(ctx_table, pd.DataFrame) and {"context_id", "text"} <= set(ctx_table.columns):
+                context = dict(zip(ctx_table["text"].astype(object), ctx_table["context_id"].astype(object))).get(context, context)
         if context not in known:
             raise InputError(f"unknown context {context!r}.", field="context",
-                             fix="use one of: " + "; ".join(map(str, known)) if known else "this graph names no contexts.")
+                             fix="use a context id or a context's text; the ids are: " + "; ".join(map(str, known)) if known else "this graph names no contexts.")
         card_ctx = card_ctx[(card_ctx["contexts"].astype(object) == context).to_numpy()]
         edges = edges[_is(edges["context_id"], context)] if len(edges) else edges
     touched = set(_distinct(votes["card_id"]))
@@ -342,8 +348,8 @@ def _frame(graph, s: _System, score: np.ndarray, **columns) -> pd.DataFrame:
     first = np.searchsorted(ctx, ctx, side="left")
     no_ctx = len(s.contexts) - 1
     context = pd.Categorical.from_codes(np.where(ctx == no_ctx, -1, ctx), categories=pd.Index(s.contexts[:-1], dtype=object))
-    df = pd.DataFrame({"rank": np.arange(len(order)) - first + 1, "context": context,
-                       "card": pd.Categorical.from_codes(s.node_card[order], categories=s.card_ids),
+    df = Table({"rank": np.arange(len(order)) - first + 1, "context_id": context,
+                       "card_id": pd.Categorical.from_codes(s.node_card[order], categories=s.card_ids),
                        "title": _titles(graph, s.card_ids, s.node_card[order]),
                        "score": np.asarray(score)[order]})
     for k, v in columns.items(): df[k] = v.take(order) if isinstance(v, pd.Categorical) else np.asarray(v)[order]
@@ -379,8 +385,8 @@ def support_labels(graph, h="inf", context=None, prompt=None, threshold: float =
     at_split = _split_nodes(s, split, min_judgements)
     ctx = np.asarray(s.contexts, dtype=object)[s.node_ctx]
     node = {(None if x == NO_CONTEXT else x, c): i for i, (x, c) in enumerate(zip(ctx, s.card_ids[s.node_card]))}
-    idx = np.array([node[(x, c)] for x, c in zip(wv.context.astype(object).where(wv.context.notna(), None), wv.card.astype(object))], dtype=np.int64)
-    out = wv[["context", "rank", "card", "title", "label", "share", "supporters", "unit"]].assign(on_cycle=on_cycle[idx], split_edge=at_split[idx])
+    idx = np.array([node[(x, c)] for x, c in zip(wv.context_id.astype(object).where(wv.context_id.notna(), None), wv.card_id.astype(object))], dtype=np.int64)
+    out = wv[["context_id", "rank", "card_id", "title", "label", "share", "supporters", "unit"]].assign(on_cycle=on_cycle[idx], split_edge=at_split[idx])
     def why(r):
         if r.on_cycle: return "on a cycle of wisdom judgements in this context"
         if r.split_edge: return f"a wisdom edge at this card is split (agreement within 0.5 ± {split}, >= {min_judgements} judgements)"
@@ -502,13 +508,23 @@ def rank(graph, method: str = "gamma", h="inf", context=None, prompt=None, thres
     score = {"votes": lambda: s.x0.copy(), "pagerank": lambda: _pagerank(s, alpha=alpha), "bridging": lambda: _bridging(graph, s, prompt)}[method]()
     return _frame(graph, s, score, direct=s.x0, unit=_unit(s)).assign(method=method)
 
+# %% ../nbs/02_aggregate.ipynb #e4e618fc
+def top_cards(ranking: pd.DataFrame) -> dict:
+    "Each context's top card of a ranking from `wise_values`/`rank` (or its CSV): the rank-1 row; rows without a context are left out."
+    r = ranking[ranking["context_id"].notna()]
+    if "rank" not in r: raise InputError(f"the ranking has columns {list(ranking.columns)}; it needs 'rank'.", field="rank",
+                                          fix="pass a table from wise_values or rank, or its saved CSV.")
+    best = r.sort_values(["rank", "card_id"], kind="stable").groupby(r["context_id"].astype(str), sort=True).head(1)
+    return {str(c): str(k) for c, k in zip(best["context_id"], best["card_id"])}
+
+
 # %% ../nbs/02_aggregate.ipynb #ae69c3b5
 def _cycle_edges(graph, s: _System, threshold: float = 0.5, min_agreement: float = 0.1) -> pd.DataFrame:
     "One row per directed pair with wiser judgements inside a cycle: balance, groups each way, suspect flag."
     comp, on_cycle = _scc(s, min_agreement)
-    cols = ["cycle", "context", "from", "to", "wiser", "against", "reverse_wiser", "not_wiser", "unsure", "agreement",
+    cols = ["cycle", "context_id", "from_card", "to_card", "wiser", "against", "reverse_wiser", "not_wiser", "unsure", "agreement",
             "groups_for", "groups_against", "suspect"]
-    if not on_cycle.any(): return pd.DataFrame({c: [] for c in cols})
+    if not on_cycle.any(): return Table({c: [] for c in cols})
     inside = on_cycle[s.edge_from] & (comp[s.edge_from] == comp[s.edge_to])
     t = _tables(graph)
     rows = t.edges.iloc[s.edge_pos[inside]]
@@ -548,18 +564,18 @@ def _cycle_edges(graph, s: _System, threshold: float = 0.5, min_agreement: float
     clean = pairs.groupby("cycle")["suspect"].transform("sum") == 0
     pairs.loc[weakest[clean.loc[weakest].to_numpy()], "suspect"] = True
     ctx = np.asarray(s.contexts, dtype=object)
-    pairs["context"] = ctx[s.node_ctx[pairs["f"].to_numpy()]]
-    pairs["from"] = s.card_ids[s.node_card[pairs["f"].to_numpy()]].to_numpy(dtype=object)
-    pairs["to"] = s.card_ids[s.node_card[pairs["t"].to_numpy()]].to_numpy(dtype=object)
+    pairs["context_id"] = ctx[s.node_ctx[pairs["f"].to_numpy()]]
+    pairs["from_card"] = s.card_ids[s.node_card[pairs["f"].to_numpy()]].to_numpy(dtype=object)
+    pairs["to_card"] = s.card_ids[s.node_card[pairs["t"].to_numpy()]].to_numpy(dtype=object)
     ids = {c: i for i, c in enumerate(sorted(pairs["cycle"].unique(), key=lambda c: (s.node_ctx[comp == c].min(), c)))}
     pairs["cycle"] = pairs["cycle"].map(ids)
-    return pairs.sort_values(["cycle", "from", "to"])[cols].reset_index(drop=True)
+    return Table(pairs.sort_values(["cycle", "from_card", "to_card"])[cols].reset_index(drop=True))
 
 def _explain(context, cards, edges: pd.DataFrame) -> str:
     def fmt(g): return ", ".join(f"{k} {v:g}" for k, v in sorted(g.items())) or "none"
     lines = [f"{len(cards)} cards judged wiser than each other in a circle in context {context!r}:"]
     for e in edges.to_dict("records"):
-        lines.append(f"  {e['from']} -> {e['to']}: {e['wiser']:g} wiser vs {e['against']:g} against ({e['unsure']:g} unsure), "
+        lines.append(f"  {e['from_card']} -> {e['to_card']}: {e['wiser']:g} wiser vs {e['against']:g} against ({e['unsure']:g} unsure), "
                      f"for: {fmt(e['groups_for'])}; against: {fmt(e['groups_against'])}" + ("  [suspect]" if e["suspect"] else ""))
     return "\n".join(lines)
 
@@ -569,13 +585,13 @@ def find_cycles(graph, context=None, threshold: float = 0.5, min_agreement: floa
     edges = _cycle_edges(graph, s, threshold, min_agreement)
     rows = []
     for cid, e in edges.groupby("cycle", sort=True):
-        cards = sorted(set(e["from"]) | set(e["to"]))
-        ctx = e["context"].iloc[0]
-        rows.append(dict(cycle=int(cid), context=None if ctx == NO_CONTEXT else ctx, cards=cards, size=len(cards),
-                         edges=e.drop(columns=["cycle", "context"]).to_dict("records"),
-                         suspect=[[a, b] for a, b in e.loc[e.suspect, ["from", "to"]].itertuples(index=False)],
+        cards = sorted(set(e["from_card"]) | set(e["to_card"]))
+        ctx = e["context_id"].iloc[0]
+        rows.append(dict(cycle=int(cid), context_id=None if ctx == NO_CONTEXT else ctx, cards=cards, size=len(cards),
+                         edges=e.drop(columns=["cycle", "context_id"]).to_dict("records"),
+                         suspect=[[a, b] for a, b in e.loc[e.suspect, ["from_card", "to_card"]].itertuples(index=False)],
                          explanation=_explain(ctx, cards, e)))
-    return pd.DataFrame(rows, columns=["cycle", "context", "cards", "size", "edges", "suspect", "explanation"])
+    return Table(rows, columns=["cycle", "context_id", "cards", "size", "edges", "suspect", "explanation"])
 
 # %% ../nbs/02_aggregate.ipynb #a6a9564b
 UNWIND_POLICIES = ("drop_balanced", "drop_edges_and_votes", "flag")
@@ -590,7 +606,7 @@ def _derive(graph, **tables):
     for k, v in tables.items(): setattr(new, k, v)
     return new
 
-_LOG_COLUMNS = ["round", "policy", "action", "context", "from", "to", "card", "participants", "rows", "wiser", "against",
+_LOG_COLUMNS = ["round", "policy", "action", "context_id", "from_card", "to_card", "card_id", "participants", "rows", "wiser", "against",
                 "agreement", "reason"]
 
 def _why(e, threshold):
@@ -615,44 +631,44 @@ def unwind(graph, policy: str = "drop_balanced", threshold: float = 0.5, min_agr
         s = _compile(SimpleNamespace(**{**vars(t), "edges": edges}), threshold=threshold)
         ce = _cycle_edges(SimpleNamespace(**{**vars(t), "edges": edges}), s, threshold, min_agreement)
         cyc = np.full(len(edges), -1)
-        key = {(c, a, b): (cid, sus) for c, a, b, cid, sus in ce[["context", "from", "to", "cycle", "suspect"]].itertuples(index=False)}
+        key = {(c, a, b): (cid, sus) for c, a, b, cid, sus in ce[["context_id", "from_card", "to_card", "cycle", "suspect"]].itertuples(index=False)}
         ctx_col = edges["context_id"].astype(object).to_numpy()
         flags = [key.get((c, a, b)) for c, a, b in zip(ctx_col, edges["from_card"].astype(object), edges["to_card"].astype(object))] if len(ce) else [None] * len(edges)
         edges = edges.assign(cycle=[f[0] if f else -1 for f in flags], suspect=[bool(f and f[1]) for f in flags])
         for e in ce.to_dict("records"):
-            log.append(dict(round=1, policy=policy, action="flagged", context=e["context"], **{"from": e["from"], "to": e["to"]},
-                            card=None, participants=[], rows=0, wiser=e["wiser"], against=e["against"], agreement=e["agreement"],
+            log.append(dict(round=1, policy=policy, action="flagged", context_id=e["context_id"], from_card=e["from_card"], to_card=e["to_card"],
+                            card_id=None, participants=[], rows=0, wiser=e["wiser"], against=e["against"], agreement=e["agreement"],
                             reason=_why(e, threshold) if e["suspect"] else "on a cycle"))
-        return _derive(graph, edges=edges), pd.DataFrame(log, columns=_LOG_COLUMNS)
+        return _derive(graph, edges=edges), Table(log, columns=_LOG_COLUMNS)
     for rnd in range(1, max_rounds + 1):
         view = SimpleNamespace(**{**vars(t), "edges": edges, "votes": votes})
         ce = _cycle_edges(view, _compile(view, threshold=threshold), threshold, min_agreement)
         if not len(ce): break
         sus = ce[ce["suspect"]]
-        key = pd.MultiIndex.from_frame(sus[["context", "from", "to"]].astype(object))
+        key = pd.MultiIndex.from_frame(sus[["context_id", "from_card", "to_card"]].astype(object))
         rows_key = pd.MultiIndex.from_arrays([edges["context_id"].astype(object), edges["from_card"].astype(object), edges["to_card"].astype(object)])
         drop = rows_key.isin(key) & _is(edges["verdict"], "wiser")
         dropped = edges[drop]
         for e in sus.to_dict("records"):
-            mine = dropped[(dropped["context_id"].astype(object) == e["context"]).to_numpy() & (dropped["from_card"].astype(object) == e["from"]).to_numpy()
-                           & (dropped["to_card"].astype(object) == e["to"]).to_numpy()]
+            mine = dropped[(dropped["context_id"].astype(object) == e["context_id"]).to_numpy() & (dropped["from_card"].astype(object) == e["from_card"]).to_numpy()
+                           & (dropped["to_card"].astype(object) == e["to_card"]).to_numpy()]
             who = sorted(str(p) for p in mine["participant_id"].dropna().unique())
-            log.append(dict(round=rnd, policy=policy, action="dropped wiser judgements", context=e["context"],
-                            **{"from": e["from"], "to": e["to"]}, card=None, participants=who, rows=len(mine),
+            log.append(dict(round=rnd, policy=policy, action="dropped wiser judgements", context_id=e["context_id"],
+                            from_card=e["from_card"], to_card=e["to_card"], card_id=None, participants=who, rows=len(mine),
                             wiser=e["wiser"], against=e["against"], agreement=e["agreement"], reason=_why(e, threshold)))
             if policy == "drop_edges_and_votes" and who:
-                in_context = _context_cards(view, e["context"])
+                in_context = _context_cards(view, e["context_id"])
                 vmask = votes["participant_id"].astype(object).isin(who).to_numpy() & votes["card_id"].astype(object).isin(in_context).to_numpy()
                 for card, vs in votes[vmask].groupby(votes[vmask]["card_id"].astype(object)):
-                    log.append(dict(round=rnd, policy=policy, action="dropped votes", context=e["context"], **{"from": None, "to": None},
-                                    card=card, participants=sorted(map(str, vs["participant_id"].unique())), rows=len(vs),
+                    log.append(dict(round=rnd, policy=policy, action="dropped votes", context_id=e["context_id"], from_card=None, to_card=None,
+                                    card_id=card, participants=sorted(map(str, vs["participant_id"].unique())), rows=len(vs),
                                     wiser=np.nan, against=np.nan, agreement=np.nan,
-                                    reason=f"votes in this context of those who pushed the suspect edge {e['from']} -> {e['to']}"))
+                                    reason=f"votes in this context of those who pushed the suspect edge {e['from_card']} -> {e['to_card']}"))
                 votes = votes[~vmask]
         edges = edges[~drop].reset_index(drop=True)
     else:
         raise InputError(f"cycles remain after {max_rounds} rounds of unwinding.", fix="raise max_rounds.")
-    return _derive(graph, edges=edges, votes=votes), pd.DataFrame(log, columns=_LOG_COLUMNS)
+    return _derive(graph, edges=edges, votes=votes), Table(log, columns=_LOG_COLUMNS)
 
 # %% ../nbs/02_aggregate.ipynb #d14da995
 def inject_coordinated_group(graph, q: float, seed: int = 0, reverse_share: float = 1.0, threshold: float = 0.5,
@@ -702,14 +718,14 @@ def manipulation_study(graph, qs=(0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5), seed: int =
         for m in methods:
             try: r = rank(g, m, h=h, threshold=threshold, **({"share": False, "labels": False} if m == "gamma" else {}))
             except InputError: continue   # e.g. bridging on a graph without groups
-            out[m] = {x: grp.set_index(grp["card"].astype(object))["score"] for x, grp in r.groupby(r["context"].astype(object), sort=False)}
+            out[m] = {x: grp.set_index(grp["card_id"].astype(object))["score"] for x, grp in r.groupby(r["context_id"].astype(object), sort=False)}
         return out
     base = ranks(graph)
     rows = []
     for q in qs:
         g, injected = inject_coordinated_group(graph, q, seed=seed, reverse_share=reverse_share, threshold=threshold, card_id=card_id)
         cyc = _cycle_edges(g, _compile(g, threshold=threshold), threshold, min_agreement)
-        flagged = set(map(tuple, cyc.loc[cyc["suspect"], ["context", "from", "to"]].itertuples(index=False))) if len(cyc) else set()
+        flagged = set(map(tuple, cyc.loc[cyc["suspect"], ["context_id", "from_card", "to_card"]].itertuples(index=False))) if len(cyc) else set()
         tp = len(flagged & injected)
         precision = (tp / len(flagged) if flagged else np.nan) if injected else np.nan
         recall = tp / len(injected) if injected else np.nan
@@ -799,7 +815,7 @@ def bench_aggregate(n_edges: int, h="inf", seed: int = 0, networkx: bool = True,
         t_nx, cpu_nx = time.perf_counter() - t0, time.process_time() - c0
         wv_small, t_small, _ = (wv, t_ours, cpu_ours) if small is g else ours(small)
         mine = wv_small.score.to_numpy()
-        theirs = np.array([ref[(x, c)] for x, c in zip(wv_small.context, wv_small.card)])
+        theirs = np.array([ref[(x, c)] for x, c in zip(wv_small.context_id, wv_small.card_id)])
         n_nx = len(small.edges)
         t_nx_full = t_nx * n_edges / n_nx
         out.update(networkx_edges=n_nx, networkx_time_s=round(t_nx, 3), networkx_cpu_s=round(cpu_nx, 3), networkx_extrapolated=n_nx < n_edges,

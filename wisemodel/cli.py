@@ -4,7 +4,7 @@
 
 # %% ../nbs/09_cli.ipynb #03768fa6
 from __future__ import annotations
-import importlib, json, os, sys
+import functools, importlib, json, os, sys
 import click
 from .core import InputError
 
@@ -29,11 +29,24 @@ class _Group(click.Group):
             click.echo(f"error: {err}", err=True)
             ctx.exit(2)
 
-def _hops_option(h: str):
-    "`--h` parsed as `graph rank --h` parses it (`wisemodel.aggregate._hops`); errors name the option."
+def _hops_option(h: str, name: str = "--hops"):
+    "`--hops` parsed as `wisemodel.aggregate._hops` parses h; errors name the option."
     from wisemodel.aggregate import _hops
     try: return _hops(h)
-    except InputError as err: raise InputError(f"--h {h!r}: {err.message}", field="--h", fix="use 0, 1, 2, ... or inf.") from None
+    except InputError as err: raise InputError(f"{name} {h!r}: {err.message}", field=name, fix="use 0, 1, 2, ... or inf.") from None
+
+def hops_option(default: str | None = "inf", help: str = "h of Γ_h: how many hops support flows up the wisdom edges (0, 1, 2, ... or inf)."):
+    """The `--hops` option every command shares (parsed: an int or math.inf; None when `default` is None and it is not
+    given). `--h`, its old name, still works and says it is deprecated."""
+    def parse(ctx, param, value): return None if value is None else _hops_option(value, "--" + param.name.split("_")[0])
+    def deco(f):
+        @functools.wraps(f)
+        def wrapper(*args, hops=None, h_deprecated=None, **kw):
+            return f(*args, hops=h_deprecated if h_deprecated is not None else hops, **kw)
+        wrapper = click.option("--h", "h_deprecated", default=None, hidden=True, callback=parse,
+                               deprecated="use --hops (the same values)")(wrapper)
+        return click.option("--hops", "hops", default=default, show_default=default is not None, help=help, callback=parse)(wrapper)
+    return deco
 
 def emit(obj, as_json: bool, text: str | None = None):
     "Print `obj` as JSON when `as_json`, else `text` (or `obj` itself) for people."
@@ -58,7 +71,7 @@ def bench():
     "Benchmarks, measured as ratios against a baseline in the same run."
 
 # %% auto #0
-__all__ = ['emit', 'cli', 'graph', 'cards', 'bench', 'main']
+__all__ = ['hops_option', 'emit', 'cli', 'graph', 'cards', 'bench', 'main']
 
 # %% ../nbs/09_cli.ipynb #dbc4914d
 def _command_modules() -> list[str]:

@@ -7,10 +7,10 @@ from __future__ import annotations
 import json, math
 from pathlib import Path
 import click
-from .cli import graph, bench, emit
+from .cli import graph, bench, emit, hops_option
 from .core import InputError
 from .graph import read_graph
-from .aggregate import rank, find_cycles, bench_aggregate, METHODS, _hops
+from .aggregate import rank, find_cycles, bench_aggregate, METHODS
 
 def _records(df) -> list[dict]:
     "DataFrame rows as plain JSON values (NaN as null, categories as strings)."
@@ -20,33 +20,32 @@ def _rank_text(rows: list[dict], method: str, h) -> str:
     lines, ctx = [], object()
     for r in rows:
         prior = r.get("unit") == "card"           # nobody voted in this context: the ranking rests on a uniform prior
-        if r["context"] != ctx:
-            ctx = r["context"]; lines.append(f"\n{ctx if ctx is not None else '(no context)'}  [{method}, h={h}]"
+        if r["context_id"] != ctx:
+            ctx = r["context_id"]; lines.append(f"\n{ctx if ctx is not None else '(no context)'}  [{method}, h={h}]"
                                              + ("  no votes: ranked on a uniform prior over the cards" if prior else ""))
         of = " of the cards" if prior else ""
         extra = f", share {r['share']:.0%}{of}, {r['label']}" if r.get("share") is not None and "label" in r else ""
-        lines.append(f"  {r['rank']:>3}. {r['card']}  {r.get('title') or ''}  score {r['score']:.4g} ({'prior' if prior else 'direct'} {r['direct']:g}{extra})")
+        lines.append(f"  {r['rank']:>3}. {r['card_id']}  {r.get('title') or ''}  score {r['score']:.4g} ({'prior' if prior else 'direct'} {r['direct']:g}{extra})")
     return "\n".join(lines).strip()
 
 @graph.command("rank")
 @click.argument("graph_path", metavar="GRAPH", type=click.Path(path_type=Path))
-@click.option("--h", "h", default="inf", show_default=True, help="Hops up the wisdom gradient: 0, 1, 2, ... or inf.")
-@click.option("--context", default=None, help="Rank one context (default: every context).")
+@hops_option()
+@click.option("--context", default=None, help="Rank one context, by its id or its text (default: every context).")
 @click.option("--prompt", default=None, help="Count only the votes cast under this prompt.")
 @click.option("--method", type=click.Choice(list(METHODS)), default="gamma", show_default=True, help="Aggregator.")
 @click.option("--threshold", type=click.FloatRange(0, 1, max_open=True), default=0.5, show_default=True, help="An edge passes when its agreement is above this.")
 @click.option("--damping", type=click.FloatRange(0, 1, min_open=True), default=0.85, show_default=True, help="Hop discount β of Γ_h (PageRank's α for pagerank).")
 @click.option("--top", type=click.IntRange(min=1), default=None, help="Keep the first N cards of each context.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list of rows.")
-def rank_graph(graph_path, h, context, prompt, method, threshold, damping, top, as_json):
+def rank_graph(graph_path, hops, context, prompt, method, threshold, damping, top, as_json):
     "Rank the values cards of GRAPH per context with Γ_h (or a baseline)."
-    hops = _hops(h)
     g = read_graph(graph_path)
     kw = dict(damping=damping) if method == "gamma" else dict(alpha=damping) if method == "pagerank" else {}
     df = rank(g, method, h=hops, context=context, prompt=prompt, threshold=threshold, **kw)
     if top is not None: df = df[df["rank"] <= top]
     rows = _records(df)
-    emit(rows, as_json, _rank_text(rows, method, h))
+    emit(rows, as_json, _rank_text(rows, method, "inf" if math.isinf(hops) else hops))
 
 @graph.command("cycles")
 @click.argument("graph_path", metavar="GRAPH", type=click.Path(path_type=Path))
@@ -64,17 +63,17 @@ def cycles_graph(graph_path, context, threshold, min_agreement, as_json):
 
 @bench.command("aggregate")
 @click.option("--edges", "n_edges", type=click.IntRange(min=10), required=True, help="Number of wisdom edges of the random graph.")
-@click.option("--h", "h", default="inf", show_default=True, help="Hops: 0, 1, 2, ... or inf.")
+@hops_option()
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--nx-max-edges", type=click.IntRange(min=10), default=200_000, show_default=True,
               help="Above this, networkx runs on a graph of this many edges and its time is extrapolated linearly.")
 @click.option("--networkx/--no-networkx", "with_nx", default=True, show_default=True, help="Time the networkx baseline too.")
 @click.option("--memory/--no-memory", default=True, show_default=True, help="Measure peak traced memory (a second, traced run).")
 @click.option("--json", "as_json", is_flag=True, help="Print the measurements as JSON.")
-def bench_aggregate_command(n_edges, h, seed, nx_max_edges, with_nx, memory, as_json):
+def bench_aggregate_command(n_edges, hops, seed, nx_max_edges, with_nx, memory, as_json):
     "Time Γ_h on a random graph of N wisdom edges, tables to ranking, against networkx in the same run."
-    res = bench_aggregate(n_edges, h=_hops(h), seed=seed, networkx=with_nx, nx_max_edges=nx_max_edges, memory=memory)
-    text = f"{n_edges} edges: Γ_{h} in {res['time_s']:.3f} s, peak RSS {res['peak_rss_mb']:.0f} MB"
+    res = bench_aggregate(n_edges, h=hops, seed=seed, networkx=with_nx, nx_max_edges=nx_max_edges, memory=memory)
+    text = f"{n_edges} edges: Γ_{'∞' if math.isinf(hops) else hops} in {res['time_s']:.3f} s, peak RSS {res['peak_rss_mb']:.0f} MB"
     if with_nx:
         text += (f"; networkx {res['networkx_time_at_n_s']:.2f} s"
                  + (f" (extrapolated from {res['networkx_edges']} edges)" if res["networkx_extrapolated"] else "")

@@ -8,7 +8,7 @@ import html, json, sys
 from pathlib import Path
 import click
 from pydantic import BaseModel
-from .cli import cli
+from .cli import cli, hops_option
 from .core import InputError, read_json
 
 POLICY_RECORD = "wisemodel_policy.json"
@@ -176,19 +176,17 @@ def _indent(text: str, by: str = "  ") -> str: return "\n".join(by + line for li
 @click.option("--model", "model_name", default=None, help="With --endpoint: the name of the model the server serves.")
 @click.option("--api-key-env", default="OPENAI_API_KEY", show_default=True, help="With --endpoint: the variable holding the API key (a local server needs none).")
 @click.option("--graph", "graph_path", default=None, help="The moral graph to explain answers against (default: the checkpoint's own, else the shipped example graph).")
-@click.option("--h", "h", default=None, help="Γ_h's h, a whole number or inf (default: the checkpoint's training data's, else inf).")
+@hops_option(default=None, help="h of Γ_h, a whole number or inf (default: the checkpoint's training data's, else inf).")
 @click.option("--max-tokens", type=click.IntRange(min=1), default=128, show_default=True, help="Most tokens per answer.")
 @click.option("--temperature", type=click.FloatRange(min=0), default=0.0, show_default=True, help="Sampling temperature (0: greedy).")
 @click.option("--system", default=None, help="A system message to open the conversation with.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per turn (answer and explanation), for scripts.")
-def chat_command(checkpoint, endpoint, model_name, api_key_env, graph_path, h, max_tokens, temperature, system, as_json):
+def chat_command(checkpoint, endpoint, model_name, api_key_env, graph_path, hops, max_tokens, temperature, system, as_json):
     "Chat with a tuned model (one message per line, /quit to end); under each answer, the values it applied and their provenance."
-    from wisemodel.cli import _hops_option
     from wisemodel.explain import format_explanation
     if checkpoint and endpoint: raise InputError("give a CHECKPOINT or --endpoint, not both.", field="--endpoint", fix="drop one of them.")
     if not checkpoint and not endpoint:
         raise InputError("nothing to chat with.", field="CHECKPOINT", fix="pass a checkpoint folder, or --endpoint URL --model NAME.")
-    hops = None if h is None else _hops_option(h)
     hops = "inf" if hops is not None and hops == float("inf") else hops
     llm = endpoint_llm(endpoint, model_name, api_key_env, max_tokens, temperature) if endpoint else checkpoint
     session = chat_session(llm, graph=graph_path, h=hops, max_tokens=max_tokens, temperature=temperature, system=system)

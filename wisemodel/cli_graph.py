@@ -71,7 +71,7 @@ def summary_graph(graph_path, as_json):
     \b
     participants, prompts, contexts, cards: rows of those tables (canonical_cards: cards not merged into another);
     votes: the number of votes (sum of vote counts);
-    edges: distinct wisdom edges, i.e. (context, from card, to card) triples with at least one judgement;
+    edges: distinct wisdom edges, i.e. (context_id, from_card, to_card) triples with at least one judgement;
     judgements: the number of wisdom judgements (sum of edge counts; counts imported for several contexts at once count once);
     impressions: the number of times a card or a pair was shown (sum of impression counts);
     edge_groups: counts imported as one bundle (for an MAI summary: its edges, each listed for one or more contexts).
@@ -84,15 +84,15 @@ def summary_graph(graph_path, as_json):
 @click.option("--mai-entropy", is_flag=True, help="Entropy as the MAI summaries computed it: impressions counted as a fifth verdict.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list of edge objects.")
 def edges_graph(graph_path, mai_entropy, as_json):
-    """List the wisdom edges of GRAPH, one per (context, from, to): verdict counts, wiser likelihood, entropy.
+    """List the wisdom edges of GRAPH, one per (context_id, from_card, to_card): verdict counts, wiser likelihood, entropy.
 
     \b
-    wiser, not_wiser, unsure: verdicts on from -> to; less_wise: wiser verdicts on to -> from in the same context;
+    wiser, not_wiser, unsure: verdicts on from_card -> to_card; less_wise: wiser verdicts on to_card -> from_card in the same context;
     wiser_likelihood = (wiser - less_wise) / (wiser + not_wiser + unsure + less_wise) (null with no verdicts);
     entropy: Shannon entropy in bits of (wiser, not_wiser, unsure, less_wise).
     """
     stats = edge_stats(read_graph(graph_path), mai_entropy=mai_entropy)
-    cols = ["from", "to", "context"] + [c for c in EDGE_STATS_COLUMNS if c not in ("from", "to", "context")]
+    cols = ["from_card", "to_card", "context_id"] + [c for c in EDGE_STATS_COLUMNS if c not in ("from_card", "to_card", "context_id")]
     rows = [{c: (None if isinstance(r[c], float) and math.isnan(r[c]) else r[c].item() if hasattr(r[c], "item") else r[c]) for c in cols}
             for r in stats.to_dict("records")]
     emit(rows, as_json, stats[cols].to_string(index=False) if len(stats) else "no wisdom edges.")

@@ -5,7 +5,7 @@
 # %% ../nbs/09h_cli_synth.ipynb #cb7cfef4
 from __future__ import annotations
 import click
-from .cli import _hops_option, cli, emit
+from .cli import cli, emit, hops_option
 from .core import InputError
 
 def _synth_text(out, m: dict) -> str:
@@ -19,15 +19,15 @@ def _synth_text(out, m: dict) -> str:
 @click.option("--out", required=True, help="Folder to write (preference/, sft/, prompts.csv, dropped.csv, manifest.json); must not hold a finished dataset.")
 @click.option("--config", "config_path", default=None, help="YAML of SynthConfig fields, or a pipeline config with a `synth:` section.")
 @click.option("--seed", type=int, default=None, help="Override the config's seed.")
-@click.option("--h", "h", default=None, help="Override Γ_h's h (an integer or 'inf').")
+@hops_option(default=None, help="Override h of Γ_h (a whole number or inf).")
 @click.option("--new-prompts", type=int, default=None, help="Override new_prompts_per_context (prompts the generator writes per context).")
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
-def synth_command(graph_path, out, config_path, seed, h, new_prompts, as_json):
+def synth_command(graph_path, out, config_path, seed, hops, new_prompts, as_json):
     "Build synthetic preference and SFT data from the wisest values of GRAPH."
     from wisemodel.graph import read_graph
     from wisemodel.synth import load_synth_config, synthesize
     config = load_synth_config(config_path).model_dump()
-    overrides = {"seed": seed, "h": None if h is None else _hops_option(h), "new_prompts_per_context": new_prompts}
+    overrides = {"seed": seed, "h": hops, "new_prompts_per_context": new_prompts}
     config.update({k: v for k, v in overrides.items() if v is not None})
     config = load_synth_config(config)
     manifest = synthesize(read_graph(graph_path), out, config, progress=not as_json)

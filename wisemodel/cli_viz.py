@@ -6,25 +6,23 @@
 from __future__ import annotations
 from pathlib import Path
 import click
-from .cli import graph, emit
+from .cli import graph, emit, hops_option
 from .core import InputError
 
 @graph.command("show")
 @click.argument("graph_path", metavar="GRAPH", type=click.Path(path_type=Path))
 @click.option("--html", "html_out", required=True, type=click.Path(path_type=Path), help="Write the page here (one self-contained file).")
 @click.option("--context", "contexts", multiple=True, help="Draw only this context (its id or text); repeat for several.")
-@click.option("--hops", default="inf", show_default=True, help="h of Γ_h, the hops support flows up the wisdom gradient (a number or inf).")
+@hops_option()
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def show(graph_path: Path, html_out: Path, contexts: tuple, hops: str, as_json: bool):
+def show(graph_path: Path, html_out: Path, contexts: tuple, hops, as_json: bool):
     "Draw GRAPH as an interactive HTML page: cards sized by Γ_h score, wisdom edges by agreement, cycles in red."
     from wisemodel.aggregate import find_cycles, wise_values
     from wisemodel.graph import read_graph
     from wisemodel.viz import graph_html
     if html_out.is_dir(): raise InputError("is a folder; --html takes a file name.", file=html_out, fix="pass e.g. graph.html.")
-    try: h = hops if hops == "inf" else int(hops)
-    except ValueError: raise InputError(f"--hops {hops!r} is not a whole number or 'inf'.", field="hops", fix="pass e.g. --hops 2.") from None
     g = read_graph(graph_path)
-    out = graph_html(g, html_out, context=list(contexts) or None, scores=wise_values(g, h), cycles=find_cycles(g))
+    out = graph_html(g, html_out, context=list(contexts) or None, scores=wise_values(g, hops), cycles=find_cycles(g))
     emit({"html": str(out), "cards": int(len(g.cards)), "contexts": list(contexts)}, as_json, str(out))
 
 # %% auto #0

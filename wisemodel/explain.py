@@ -184,14 +184,14 @@ def _provenance(facts: _GraphFacts, card_id: str, context_id: str, edge_threshol
     endorsers = sorted(set(votes["participant_id"].dropna()))
     groups = Counter(facts.groups.get(p) or "no group" for p in endorsers)
     s = facts.stats
-    into = s[(s["context"] == context_id) & (s["to"] == card_id) & (s["wiser"] > 0)].to_dict("records")
+    into = s[(s["context_id"] == context_id) & (s["to_card"] == card_id) & (s["wiser"] > 0)].to_dict("records")
     lifted = []
-    for r in sorted(into, key=lambda r: (-r["wiser"], r["from"])):
+    for r in sorted(into, key=lambda r: (-r["wiser"], r["from_card"])):
         total = int(r["wiser"] + r["not_wiser"] + r["unsure"] + r["less_wise"])
-        title = str(facts.cards.loc[r["from"], "title"]) if r["from"] in facts.cards.index else r["from"]
-        lifted.append(LiftEdge(context_id=context_id, from_card_id=r["from"], from_title=title, wiser=int(r["wiser"]), total=total,
+        title = str(facts.cards.loc[r["from_card"], "title"]) if r["from_card"] in facts.cards.index else r["from_card"]
+        lifted.append(LiftEdge(context_id=context_id, from_card_id=r["from_card"], from_title=title, wiser=int(r["wiser"]), total=total,
                                agreement=r["wiser"] / total, lifts=r["wiser"] / total > edge_threshold,
-                               judges=facts.judges.get((context_id, r["from"], card_id), [])))
+                               judges=facts.judges.get((context_id, r["from_card"], card_id), [])))
     return dict(title=str(card["title"]), description=str(card["description"] or ""), policies=[str(p) for p in card["policies"]],
                 card_contexts=[str(c) for c in card["contexts"]], authors=[str(a) for a in card["authors"]],
                 votes=int(votes["count"].sum()), endorsers=endorsers, endorser_groups=dict(sorted(groups.items())), lifted_by=lifted)
@@ -217,10 +217,10 @@ def _candidates(facts: _GraphFacts, prompt: str, config: ExplainConfig) -> tuple
         ranked = facts.ranked.get(str(c))
         if ranked is None: continue
         for r in ranked.head(config.n_cards).to_dict("records"):
-            if r["card"] in seen: continue
-            seen.add(r["card"])
+            if r["card_id"] in seen: continue
+            seen.add(r["card_id"])
             share, supporters = r.get("share", np.nan), r.get("supporters", -1)
-            out.append(dict(card_id=r["card"], context_id=str(c), rank=int(r["rank"]), of=len(ranked), score=float(r["score"]),
+            out.append(dict(card_id=r["card_id"], context_id=str(c), rank=int(r["rank"]), of=len(ranked), score=float(r["score"]),
                             share=None if pd.isna(share) else float(share), supporters=None if supporters < 0 else int(supporters),
                             label=None if pd.isna(r.get("label")) else str(r["label"])))
     return found, out

@@ -32,10 +32,10 @@ GRAPH_SCHEMA: dict[str, dict[str, str]] = {
 TABLES = tuple(GRAPH_SCHEMA)
 
 # %% auto #0
-__all__ = ['SCHEMA_VERSION', 'VERDICTS', 'STAGES', 'GRAPH_SCHEMA', 'TABLES', 'GRAPH_FORMAT', 'EDGE_STATS_COLUMNS',
-           'MAI_COUNT_KEYS', 'load_graph', 'MoralGraph', 'entropy_bits', 'edge_stats', 'graph_summary',
-           'MAIInconsistencyWarning', 'mai_edge_summary', 'from_mai_summary', 'to_mai_summary', 'read_graph',
-           'example_graph', 'graph_hash']
+__all__ = ['SCHEMA_VERSION', 'VERDICTS', 'STAGES', 'GRAPH_SCHEMA', 'TABLES', 'RENAMED_COLUMNS', 'GRAPH_FORMAT',
+           'EDGE_STATS_COLUMNS', 'MAI_COUNT_KEYS', 'load_graph', 'MoralGraph', 'Table', 'current_names', 'entropy_bits',
+           'edge_stats', 'graph_summary', 'MAIInconsistencyWarning', 'mai_edge_summary', 'from_mai_summary',
+           'to_mai_summary', 'read_graph', 'example_graph', 'graph_hash']
 
 # %% ../nbs/01_graph.ipynb #ec9b9306
 def _is_missing(v) -> bool:
@@ -181,6 +181,37 @@ class MoralGraph:
         "Record a wisdom judgement: in `context`, is moving from `from_card` to `to_card` becoming wiser?"
         return self._append("edges", dict(participant_id=participant, context_id=context, from_card=from_card, to_card=to_card,
                                           verdict=verdict, story=story, reason=reason, count=count, created=created))
+
+# %% ../nbs/01_graph.ipynb #7960979f
+RENAMED_COLUMNS = {"context": "context_id", "card": "card_id", "from": "from_card", "to": "to_card"}
+
+def _renamed(columns, key):
+    "The current name of `key` when `key` is an old column name missing from `columns` (with a FutureWarning), else `key`."
+    if isinstance(key, str) and key in RENAMED_COLUMNS and key not in columns and RENAMED_COLUMNS[key] in columns:
+        warnings.warn(f"the column {key!r} is now {RENAMED_COLUMNS[key]!r}; the old name will stop working in a later version.",
+                      FutureWarning, stacklevel=3)
+        return RENAMED_COLUMNS[key]
+    return key
+
+class Table(pd.DataFrame):
+    "A result table in the library's one vocabulary (`context_id`, `card_id`, `from_card`, `to_card`); old names read with a FutureWarning."
+    @property
+    def _constructor(self): return Table
+    def __getitem__(self, key):
+        if isinstance(key, list): key = [_renamed(self.columns, k) for k in key]
+        else: key = _renamed(self.columns, key)
+        return super().__getitem__(key)
+    def __getattr__(self, name):
+        if name in RENAMED_COLUMNS and not name.startswith("_"):
+            new = _renamed(self.columns, name)
+            if new != name: return super().__getitem__(new)
+        return super().__getattr__(name)
+
+def current_names(df: pd.DataFrame) -> pd.DataFrame:
+    "`df` with old column names (`context`, `card`, `from`, `to`) renamed to the current ones: for tables read from older files."
+    old = {k: v for k, v in RENAMED_COLUMNS.items() if k in df.columns and v not in df.columns}
+    return df.rename(columns=old) if old else df
+
 
 # %% ../nbs/01_graph.ipynb #c31753bd
 def _table_file(source, table: str):
@@ -384,7 +415,7 @@ MoralGraph.from_json = classmethod(_from_json)
 MoralGraph.equals = _equals
 
 # %% ../nbs/01_graph.ipynb #8a5e31b8
-EDGE_STATS_COLUMNS = ["context", "from", "to", "wiser", "not_wiser", "unsure", "less_wise", "impressions",
+EDGE_STATS_COLUMNS = ["context_id", "from_card", "to_card", "wiser", "not_wiser", "unsure", "less_wise", "impressions",
                       "wiser_likelihood", "entropy"]
 
 def entropy_bits(counts) -> np.ndarray:
@@ -395,11 +426,11 @@ def entropy_bits(counts) -> np.ndarray:
         p = np.where(total > 0, counts / total, 0.0)
         return np.where(p > 0, -p * np.log2(p), 0.0).sum(axis=-1)
 
-def edge_stats(graph: MoralGraph, mai_entropy: bool = False) -> pd.DataFrame:
-    "Verdict counts, wiser likelihood and entropy per (context, from, to) wisdom edge; see the formulas above."
+def edge_stats(graph: MoralGraph, mai_entropy: bool = False) -> Table:
+    "Verdict counts, wiser likelihood and entropy per wisdom edge (context_id, from_card, to_card); see the formulas above."
     keys = ["context_id", "from_card", "to_card"]
     e = graph.edges
-    if e.empty: return pd.DataFrame({c: pd.Series(dtype=object if c in ("context", "from", "to") else
+    if e.empty: return Table({c: pd.Series(dtype=object if c in ("context_id", "from_card", "to_card") else
                                                   "float64" if c in ("wiser_likelihood", "entropy") else "int64")
                                      for c in EDGE_STATS_COLUMNS})
     counts = (e.groupby(keys + ["verdict"])["count"].sum().unstack("verdict", fill_value=0)
@@ -417,9 +448,9 @@ def edge_stats(graph: MoralGraph, mai_entropy: bool = False) -> pd.DataFrame:
         counts["wiser_likelihood"] = np.where(total > 0, (counts.wiser - counts.less_wise) / total, np.nan)
     dist = counts[["wiser", "not_wiser", "unsure", "less_wise"] + (["impressions"] if mai_entropy else [])].to_numpy()
     counts["entropy"] = entropy_bits(dist)
-    out = counts.reset_index().rename(columns={"context_id": "context", "from_card": "from", "to_card": "to"})
+    out = Table(counts.reset_index())
     out.columns.name = None
-    out[["context", "from", "to"]] = out[["context", "from", "to"]].astype(object)
+    out[keys] = out[keys].astype(object)
     return out[EDGE_STATS_COLUMNS]
 
 # %% ../nbs/01_graph.ipynb #700d3d1a
@@ -429,7 +460,7 @@ def _to_networkx(self, mai_entropy: bool = False):
     G = nx.MultiDiGraph(meta=self.meta)
     G.add_nodes_from((r.pop("card_id"), r) for r in self.cards.to_dict("records"))
     stats = edge_stats(self, mai_entropy=mai_entropy)
-    G.add_edges_from((r.pop("from"), r.pop("to"), r["context"], r) for r in stats.to_dict("records"))
+    G.add_edges_from((r.pop("from_card"), r.pop("to_card"), r["context_id"], r) for r in stats.to_dict("records"))
     return G
 
 MoralGraph.to_networkx = _to_networkx
@@ -663,9 +694,9 @@ def to_mai_summary(graph: MoralGraph, path=None, value_format: str | None = None
     own_graph.edges, own_graph.impressions = e[e.group_id.isna()], imp[imp.group_id.isna()]
     stats = edge_stats(own_graph)
     if len(stats):
-        stats["context"] = stats.context.map(lambda c: text.get(c, c))
-        per_pair = stats.groupby(["from", "to"], sort=True).agg(
-            contexts=("context", list), W=("wiser", "sum"), N=("not_wiser", "sum"), L=("less_wise", "sum"),
+        stats["context_text"] = stats.context_id.map(lambda c: text.get(c, c))
+        per_pair = stats.groupby(["from_card", "to_card"], sort=True).agg(
+            contexts=("context_text", list), W=("wiser", "sum"), N=("not_wiser", "sum"), L=("less_wise", "sum"),
             U=("unsure", "sum"), I=("impressions", "sum"))
         edges += [_mai_edge(a, b, r.contexts, r.W, r.N, r.L, r.U, r.I) for (a, b), r in zip(per_pair.index, per_pair.itertuples())]
     doc = {"values": values, "edges": edges}

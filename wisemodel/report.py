@@ -56,7 +56,7 @@ def _graph_section(run: Path) -> str:
                    "Agreement of the top card per context with the baselines: " +
                    ", ".join(f"{k} {v:.0%}" for k, v in (ag.get("top_agreement_with_gamma") or {}).items()) + ".")
         top = ag.get("top_card_per_context") or {}
-        if top: out.append(_table(["context", "wisest card (Γ_∞)"], [[c, t] for c, t in top.items()]))
+        if top: out.append(_table(["context_id", "wisest card (Γ_∞)"], [[c, t] for c, t in top.items()]))
     out += [_figure(run, "top_values.png", "The wisest values per context"), _figure(run, "edge_stats.png", "Wisdom edges: wiser likelihood and entropy")]
     return "\n\n".join(x for x in out if x)
 

@@ -11,7 +11,8 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 from .core import InputError
-from .aggregate import _tables, _derive, _compile, _cycle_edges, wise_values, rank, unwind, LABELS
+from .aggregate import _tables, _derive, _compile, _cycle_edges, wise_values, rank, top_cards, unwind, LABELS
+from .graph import Table
 from .simulate import Bloc, Minority, Simulation, simulate, inject_bloc, lift_mai
 
 # %% auto #0
@@ -74,8 +75,8 @@ def defend(graph, min_similarity: float = 0.4, min_support: int = 8):
     cluster = e["participant_id"].astype(object).map(dict(zip(found["participant_id"], found["cluster"]))).to_numpy()
     size = found.groupby("cluster").size()
     wiser = (e["verdict"].astype(object) == "wiser").to_numpy() & pd.notna(cluster)
-    key = pd.DataFrame({"cluster": cluster, "context": e["context_id"].astype(object).to_numpy(),
-                        "from": e["from_card"].astype(object).to_numpy(), "to": e["to_card"].astype(object).to_numpy()})
+    key = pd.DataFrame({"cluster": cluster, "context_id": e["context_id"].astype(object).to_numpy(),
+                        "from_card": e["from_card"].astype(object).to_numpy(), "to_card": e["to_card"].astype(object).to_numpy()})
     n = key[wiser].value_counts()
     claims = n[n.to_numpy() >= np.maximum(2, 0.5 * size.reindex(n.index.get_level_values(0)).to_numpy())]   # half the cluster or more
     drop = wiser & pd.MultiIndex.from_frame(key).isin(claims.index)
@@ -97,7 +98,7 @@ def polarised_cards(graph, min_z: float = 3.5, min_judgements: int = 5) -> pd.Da
     "Cards two participant groups judge in opposite directions: the largest gap between group means, in standard errors."
     t = _tables(graph)
     e = t.edges
-    cols = ["context", "card", "high", "low", "gap", "z"]
+    cols = ["context_id", "card_id", "high", "low", "gap", "z"]
     part = t.participants
     gmap = (pd.Series(part["group"].to_numpy(dtype=object), index=part["participant_id"].astype(object)).groupby(level=0).first()
             if len(part) and "group" in part else pd.Series(dtype=object))
@@ -107,19 +108,19 @@ def polarised_cards(graph, min_z: float = 3.5, min_judgements: int = 5) -> pd.Da
     sign = np.where(verdict == "wiser", 1.0, np.where(verdict == "not_wiser", -1.0, 0.0))
     ctx = e["context_id"].astype(object).to_numpy()
     two = lambda a, b: np.concatenate([a, b])
-    rows = pd.DataFrame({"context": two(ctx, ctx), "card": two(e["to_card"].astype(object), e["from_card"].astype(object)),
+    rows = pd.DataFrame({"context_id": two(ctx, ctx), "card_id": two(e["to_card"].astype(object), e["from_card"].astype(object)),
                          "group": two(grp, grp), "net": two(sign * n, -sign * n), "sq": two(sign ** 2 * n, sign ** 2 * n),
                          "n": two(n, n)}).dropna(subset=["group"])
-    per = rows.groupby(["context", "card", "group"])[["net", "sq", "n"]].sum()
+    per = rows.groupby(["context_id", "card_id", "group"])[["net", "sq", "n"]].sum()
     per = per[per["n"] >= min_judgements].reset_index()
-    if not len(per): return pd.DataFrame({c: [] for c in cols})
+    if not len(per): return Table({c: [] for c in cols})
     per["mean"] = per["net"] / per["n"]
     per["var"] = np.maximum(per["sq"] / per["n"] - per["mean"] ** 2, 0.05) / per["n"]   # floored: unanimity still has sampling error
-    hi = per.loc[per.groupby(["context", "card"])["mean"].idxmax()].set_index(["context", "card"])
-    lo = per.loc[per.groupby(["context", "card"])["mean"].idxmin()].set_index(["context", "card"])
+    hi = per.loc[per.groupby(["context_id", "card_id"])["mean"].idxmax()].set_index(["context_id", "card_id"])
+    lo = per.loc[per.groupby(["context_id", "card_id"])["mean"].idxmin()].set_index(["context_id", "card_id"])
     out = pd.DataFrame({"high": hi["group"], "low": lo["group"], "gap": hi["mean"] - lo["mean"]})
     out["z"] = out["gap"] / np.sqrt(hi["var"] + lo["var"])
-    return out[(out["high"] != out["low"]) & (out["z"] >= min_z)].reset_index()[cols]
+    return Table(out[(out["high"] != out["low"]) & (out["z"] >= min_z)].reset_index()[cols])
 
 # %% ../nbs/02c_robustness.ipynb #82913be6
 def robust_values(graph, h="inf", min_similarity: float = 0.4, min_support: int = 8, min_z: float = 3.5,
@@ -128,20 +129,16 @@ def robust_values(graph, h="inf", min_similarity: float = 0.4, min_support: int 
     g, log = defend(graph, min_similarity, min_support)
     ranked = wise_values(g, h, share=False, labels=False, **kwargs)
     pol = polarised_cards(g, min_z, min_judgements)
-    hit = pd.MultiIndex.from_arrays([ranked["context"].astype(object), ranked["card"].astype(object)]).isin(
-        pd.MultiIndex.from_frame(pol[["context", "card"]].astype(object))) if len(pol) else np.zeros(len(ranked), dtype=bool)
+    hit = pd.MultiIndex.from_arrays([ranked["context_id"].astype(object), ranked["card_id"].astype(object)]).isin(
+        pd.MultiIndex.from_frame(pol[["context_id", "card_id"]].astype(object))) if len(pol) else np.zeros(len(ranked), dtype=bool)
     # a polarised card among the first `leaders` leaves the order above it unsettled: those cards are contested too
-    ctx = ranked["context"].astype(object).fillna("").to_numpy()
+    ctx = ranked["context_id"].astype(object).fillna("").to_numpy()
     deepest = pd.Series(np.where(hit & (ranked["rank"].to_numpy() <= leaders), ranked["rank"].to_numpy(), 0)).groupby(ctx).transform("max").to_numpy()
     contested = hit | (ranked["rank"].to_numpy() <= deepest)
     label = np.where(contested, 3, np.where(ranked["score"].to_numpy() > 0, 1, 2))
     return ranked.assign(label=pd.Categorical.from_codes(label, categories=list(LABELS))), log
 
 # %% ../nbs/02c_robustness.ipynb #1ea03ee7
-def _top_cards(frame: pd.DataFrame) -> dict:
-    "Each context's top card of a ranking (ties broken by card id, so the answer does not depend on row order)."
-    return {str(c): str(g.sort_values(["score", "card"], ascending=[False, True]).iloc[0]["card"]) for c, g in frame.groupby("context")}
-
 def _bloc_members(graph) -> set:
     "Participants whose demographics mark them as members of a coordinated bloc (simulated deliberations record it)."
     import json
@@ -158,21 +155,21 @@ def carried_by_suspects(graph, h="inf", min_similarity: float = 0.4, min_support
     """Per context: the top card by Γ_h, the top card after `defend`, whether they differ (`carried`), the participants
     `defend` flagged, and the bloc members among the top card's authors where the graph records a bloc."""
     defended, log = defend(graph, min_similarity, min_support)
-    before, after = _top_cards(wise_values(graph, h, share=False, labels=False)), _top_cards(wise_values(defended, h, share=False, labels=False))
+    before, after = top_cards(wise_values(graph, h, share=False, labels=False)), top_cards(wise_values(defended, h, share=False, labels=False))
     flagged = sorted({p for ps in log["participants"] for p in ps})
     t, bloc = _tables(graph), _bloc_members(graph)
     authors = {str(c): [str(a) for a in (a if isinstance(a, (list, tuple, np.ndarray)) else [])]
                for c, a in zip(t.cards["card_id"], t.cards["authors"] if "authors" in t.cards else [None] * len(t.cards))}
-    rows = [{"context": ctx, "top": top, "top_defended": after.get(ctx), "carried": after.get(ctx) != top, "flagged": flagged,
+    rows = [{"context_id": ctx, "top": top, "top_defended": after.get(ctx), "carried": after.get(ctx) != top, "flagged": flagged,
              "top_by_bloc": sorted(set(authors.get(top, [])) & bloc)} for ctx, top in before.items()]
-    return pd.DataFrame(rows, columns=["context", "top", "top_defended", "carried", "flagged", "top_by_bloc"])
+    return Table(rows, columns=["context_id", "top", "top_defended", "carried", "flagged", "top_by_bloc"])
 
 
 # %% ../nbs/02c_robustness.ipynb #201720e5
 def _by_context(df) -> dict:
     "context -> that context's ranking indexed by card, best first."
-    return {x: g.assign(card=g["card"].astype(object)).sort_values("rank").set_index("card")
-            for x, g in df.groupby(df["context"].astype(object), sort=False)}
+    return {x: g.assign(card_id=g["card_id"].astype(object)).sort_values("rank").set_index("card_id")
+            for x, g in df.groupby(df["context_id"].astype(object), sort=False)}
 
 def _gamma(h):
     return lambda graph: (wise_values(graph, h, share=False, labels=True), None)
@@ -183,7 +180,7 @@ def _baseline(method):
 def _unwound(graph):
     g, log = unwind(graph, policy="drop_edges_and_votes")
     who = set().union(*map(set, log["participants"])) if len(log) else set()
-    edges = set(map(tuple, log.loc[log["action"] == "dropped wiser judgements", ["context", "from", "to"]].itertuples(index=False)))
+    edges = set(map(tuple, log.loc[log["action"] == "dropped wiser judgements", ["context_id", "from_card", "to_card"]].itertuples(index=False)))
     return wise_values(g, "inf", share=False, labels=True), (who, edges)
 
 def _claims(log) -> set:
@@ -205,7 +202,7 @@ def _cycle_detector(graph):
     "The cycle detector of `wisemodel.aggregate`: suspect edges, and the participants who judged them wiser."
     ce = _cycle_edges(graph, _compile(graph))
     if not len(ce) or not ce["suspect"].any(): return set(), set()
-    edges = set(map(tuple, ce.loc[ce["suspect"], ["context", "from", "to"]].itertuples(index=False)))
+    edges = set(map(tuple, ce.loc[ce["suspect"], ["context_id", "from_card", "to_card"]].itertuples(index=False)))
     e = _tables(graph).edges
     key = pd.MultiIndex.from_frame(e[["context_id", "from_card", "to_card"]].astype(object))
     hit = key.isin(list(edges)) & (e["verdict"].astype(object) == "wiser").to_numpy()

@@ -54,7 +54,7 @@ class Simulation:
 def _leaders(graph, context, exclude) -> list:
     "The cards of `context` as the public ranking (Γ_∞) shows them, best first: what an attacker sees."
     r = wise_values(graph, "inf", context=context, share=False, labels=False)
-    return [c for c in r["card"].astype(object) if c != exclude]
+    return [c for c in r["card_id"].astype(object) if c != exclude]
 
 def inject_bloc(graph, bloc: Bloc, seed: int = 0, targets: dict | None = None):
     "Add a coordinated bloc to `graph`: returns (derived graph, its participant ids, the (context, from, to) it claimed, context -> card)."
@@ -269,7 +269,7 @@ def _assemble(contexts, cards, card_ctx, w, pid, part_group, v_rows, s_rows, j_r
                   votes=votes, impressions=pd.concat([select, relate], ignore_index=True).assign(count=1), edges=edges)
     meta = {"source": "simulate", "seed": seed}
     graph = MoralGraph(**tables, meta=meta).validate() if as_graph else SimpleNamespace(**tables, meta=meta)
-    wisdom = pd.Series(w, index=pd.MultiIndex.from_arrays([ctx_a[card_ctx], cards_a], names=["context", "card"]), name="wisdom")
+    wisdom = pd.Series(w, index=pd.MultiIndex.from_arrays([ctx_a[card_ctx], cards_a], names=["context_id", "card_id"]), name="wisdom")
     return Simulation(graph, wisdom, set(), set(), {}, minority_cards, split_pairs, seed)
 
 # %% ../nbs/02b_simulate.ipynb #bb855a37

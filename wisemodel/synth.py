@@ -188,8 +188,8 @@ def ranked_by_context(graph, h="inf", threshold: float = 0.5) -> dict[str, pd.Da
     "Γ_h's ranking within each context: its rows of `wise_values` (ids as text), best first; cards in no context are left out."
     from wisemodel.aggregate import wise_values
     wv = wise_values(graph, h, threshold=threshold)
-    wv = wv[wv["context"].notna()].assign(context=lambda d: d["context"].astype(str), card=lambda d: d["card"].astype(str))
-    return {c: g.sort_values("rank") for c, g in wv.groupby("context", observed=True)}
+    wv = wv[wv["context_id"].notna()].assign(context_id=lambda d: d["context_id"].astype(str), card_id=lambda d: d["card_id"].astype(str))
+    return {c: g.sort_values("rank") for c, g in wv.groupby("context_id", observed=True)}
 
 def wise_cards(graph, prompts: pd.DataFrame, config: SynthConfig) -> pd.DataFrame:
     """For each kept prompt: the wise cards of its most specific context by Γ_h (top `n_cards`), their scores and support
@@ -202,10 +202,10 @@ def wise_cards(graph, prompts: pd.DataFrame, config: SynthConfig) -> pd.DataFram
         top = ranked.head(config.n_cards)
         below = ranked.iloc[config.n_cards:]
         below = below[below["score"] < top["score"].min() - 1e-9]
-        rows.append(dict(prompt_id=r.prompt_id, card_ids=list(top["card"]), card_titles=list(top["title"].astype(str)),
+        rows.append(dict(prompt_id=r.prompt_id, card_ids=list(top["card_id"]), card_titles=list(top["title"].astype(str)),
                          card_scores=[float(x) for x in top["score"]],
                          card_shares=[float(x) for x in top["share"]],
-                         less_wise_card_id=str(below["card"].iloc[-1]) if len(below) else None,
+                         less_wise_card_id=str(below["card_id"].iloc[-1]) if len(below) else None,
                          less_wise_score=float(below["score"].iloc[-1]) if len(below) else None))
     return pd.DataFrame(rows)
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from .core import InputError, atomic_write_text, new_file_mode
+from .graph import Table, current_names
 
 def _canonical_of(graph) -> dict:
     cards = graph.cards
@@ -33,9 +34,9 @@ def _as_scores(scores, ctx_ids: set | None = None) -> pd.Series | None:
     "Card scores as a Series by card id, from a Series, a dict, or a table like `wisemodel.aggregate.wise_values`'s."
     if scores is None: return None
     if isinstance(scores, pd.DataFrame):
-        df = scores.rename(columns={"card": "card_id", "context": "context_id"})
+        df = current_names(scores)
         if not {"card_id", "score"} <= set(df.columns):
-            raise InputError(f"the scores table has columns {list(scores.columns)}; it needs 'card_id' (or 'card') and 'score'.",
+            raise InputError(f"the scores table has columns {list(scores.columns)}; it needs 'card_id' and 'score'.",
                              field="scores", fix="pass a Series indexed by card id, or a table like wise_values returns.")
         if ctx_ids is not None and "context_id" in df: df = df[df["context_id"].astype(str).isin(ctx_ids)]
         scores = df.groupby(df["card_id"].astype(str))["score"].max()
@@ -47,9 +48,10 @@ def _cycle_pairs(cycles, ctx_ids: set | None = None) -> tuple[set, set]:
     "Cards and directed card pairs on cycles, from lists of card ids in cycle order or from `find_cycles`'s table."
     nodes, pairs = set(), set()
     if isinstance(cycles, pd.DataFrame):
-        if ctx_ids is not None and "context" in cycles: cycles = cycles[cycles["context"].astype(str).isin(ctx_ids)]
+        cycles = current_names(cycles)
+        if ctx_ids is not None and "context_id" in cycles: cycles = cycles[cycles["context_id"].astype(str).isin(ctx_ids)]
         for cards, edges in zip(cycles["cards"], cycles["edges"] if "edges" in cycles else [[]] * len(cycles)):
-            nodes.update(map(str, cards)); pairs.update((str(e["from"]), str(e["to"])) for e in edges)
+            nodes.update(map(str, cards)); pairs.update((str(e.get("from_card", e.get("from"))), str(e.get("to_card", e.get("to")))) for e in edges)
         return nodes, pairs
     for cyc in cycles or []:
         cyc = [str(c) for c in cyc]
@@ -63,12 +65,12 @@ def _pairs(graph, canon: dict, ctx_ids: set | None) -> pd.DataFrame:
     "Verdicts per (from, to) card pair summed over `ctx_ids`, with `wisemodel.graph.edge_stats`'s wiser likelihood."
     from wisemodel.graph import edge_stats
     st = edge_stats(graph)
-    if ctx_ids is not None: st = st[st["context"].astype(str).isin(ctx_ids)]
-    st = st.assign(**{k: st[k].astype(str).map(lambda c: canon.get(c, c)) for k in ("from", "to")})
-    st = st[st["from"] != st["to"]]
-    pairs = st.groupby(["from", "to"], as_index=False)[_COUNTS].sum()
-    reverse = dict(zip(zip(pairs["to"], pairs["from"]), pairs["wiser"]))
-    pairs["less_wise"] = [int(reverse.get((f, t), 0)) for f, t in zip(pairs["from"], pairs["to"])]
+    if ctx_ids is not None: st = st[st["context_id"].astype(str).isin(ctx_ids)]
+    st = st.assign(**{k: st[k].astype(str).map(lambda c: canon.get(c, c)) for k in ("from_card", "to_card")})
+    st = st[st["from_card"] != st["to_card"]]
+    pairs = st.groupby(["from_card", "to_card"], as_index=False)[_COUNTS].sum()
+    reverse = dict(zip(zip(pairs["to_card"], pairs["from_card"]), pairs["wiser"]))
+    pairs["less_wise"] = [int(reverse.get((f, t), 0)) for f, t in zip(pairs["from_card"], pairs["to_card"])]
     pairs[_COUNTS + ["less_wise"]] = pairs[_COUNTS + ["less_wise"]].astype(int)
     pairs["judgements"] = pairs[_COUNTS + ["less_wise"]].sum(axis=1)
     judged = pairs["judgements"].where(pairs["judgements"] > 0)
@@ -85,7 +87,7 @@ def picture_data(graph, context=None, scores=None, cycles=None) -> tuple[pd.Data
     cards = graph.cards[ids.map(canon) == ids].assign(card_id=lambda d: d["card_id"].astype(str))
     if ctx_ids is not None:
         in_ctx = cards["contexts"].map(lambda cs: bool({str(c) for c in (cs if cs is not None else [])} & ctx_ids))
-        cards = cards[in_ctx | cards["card_id"].isin(set(pairs["from"]) | set(pairs["to"]))]
+        cards = cards[in_ctx | cards["card_id"].isin(set(pairs["from_card"]) | set(pairs["to_card"]))]
     votes = graph.votes.assign(card=graph.votes["card_id"].astype(str).map(lambda c: canon.get(c, c))).groupby("card")["count"].sum()
     nodes = cards[["card_id", "title", "description", "policies"]].reset_index(drop=True)
     nodes["votes"] = nodes["card_id"].map(votes).fillna(0).astype(int)
@@ -93,9 +95,9 @@ def picture_data(graph, context=None, scores=None, cycles=None) -> tuple[pd.Data
     nodes["score"] = (nodes["card_id"].map(scores).fillna(0.0) if scores is not None else nodes["votes"]).astype(float)
     cyc_nodes, cyc_pairs = _cycle_pairs(cycles, ctx_ids)
     nodes["in_cycle"] = nodes["card_id"].isin(cyc_nodes)
-    pairs["in_cycle"] = [(f, t) in cyc_pairs for f, t in zip(pairs["from"], pairs["to"])]
+    pairs["in_cycle"] = [(f, t) in cyc_pairs for f, t in zip(pairs["from_card"], pairs["to_card"])]
     known = set(nodes["card_id"])
-    return nodes, pairs[pairs["from"].isin(known) & pairs["to"].isin(known)].reset_index(drop=True)
+    return nodes, Table(pairs[pairs["from_card"].isin(known) & pairs["to_card"].isin(known)].reset_index(drop=True))
 
 # %% auto #0
 __all__ = ['picture_data', 'graph_html', 'show_graph', 'plot_graph', 'plot_top_values', 'plot_edge_stats', 'save_figure']
@@ -178,8 +180,8 @@ def graph_html(graph, out, context=None, scores=None, cycles=None, heading: str 
                           "meta": f"{n.card_id} · score {n.score:.3g} · {n.votes} vote{'' if n.votes == 1 else 's'}"})
     titles = dict(zip(nodes["card_id"], nodes["title"].astype(str)))
     for e in edges.to_dict("records"):
-        net.add_edge(e["from"], e["to"], width=1 + 7 * max(float(e["wiser_likelihood"]), 0.0), color=_RED if e["in_cycle"] else _GREY,
-                     tip={"head": f"{_short(titles[e['from']], 40)} \u2192 {_short(titles[e['to']], 40)}",
+        net.add_edge(e["from_card"], e["to_card"], width=1 + 7 * max(float(e["wiser_likelihood"]), 0.0), color=_RED if e["in_cycle"] else _GREY,
+                     tip={"head": f"{_short(titles[e['from_card']], 40)} \u2192 {_short(titles[e['to_card']], 40)}",
                           "body": f"{e['wiser']} wiser, {e['not_wiser']} not wiser, {e['unsure']} unsure, {e['less_wise']} the other way",
                           "meta": f"wiser likelihood {e['wiser_likelihood']:.2f} · agreement {e['agreement']:.2f}"})
     options = {"layout": {"randomSeed": 7}, "interaction": {"hover": True, "tooltipDelay": 80},
@@ -237,12 +239,12 @@ def plot_graph(graph, scores=None, ax=None, context=None, cycles=None, seed: int
     nodes, edges = picture_data(graph, context=context, scores=scores, cycles=cycles)
     if ax is None: _, ax = plt.subplots(figsize=(7, 5.5))
     G = nx.DiGraph()
-    G.add_nodes_from(nodes["card_id"]); G.add_edges_from(zip(edges["from"], edges["to"]))
+    G.add_nodes_from(nodes["card_id"]); G.add_edges_from(zip(edges["from_card"], edges["to_card"]))
     pos = _layout(G, seed)
     area = list(_size(nodes["score"], 8, 30).pow(2) * 1.6)
     nx.draw_networkx_nodes(G, pos, ax=ax, nodelist=list(nodes["card_id"]), node_size=area,
                            node_color=[_RED if c else _BLUE for c in nodes["in_cycle"]], alpha=0.9, linewidths=0)
-    nx.draw_networkx_edges(G, pos, ax=ax, edgelist=list(zip(edges["from"], edges["to"])), nodelist=list(nodes["card_id"]),
+    nx.draw_networkx_edges(G, pos, ax=ax, edgelist=list(zip(edges["from_card"], edges["to_card"])), nodelist=list(nodes["card_id"]),
                            node_size=area, width=list(0.8 + 4 * edges["wiser_likelihood"].clip(lower=0)),
                            edge_color=[_RED if c else _GREY for c in edges["in_cycle"]], arrowsize=14, connectionstyle="arc3,rad=0.08")
     if labels:
@@ -272,7 +274,7 @@ def plot_top_values(scores: pd.DataFrame, graph=None, top: int = 5, contexts: li
     context, and a context nobody voted in says its ranking rests on the uniform prior. Returns the Figure."""
     import matplotlib.pyplot as plt
     need = {"context_id", "card_id", "score"}
-    if isinstance(scores, pd.DataFrame): scores = scores.rename(columns={"context": "context_id", "card": "card_id"})
+    if isinstance(scores, pd.DataFrame): scores = current_names(scores)
     if not isinstance(scores, pd.DataFrame) or not need <= set(scores.columns):
         raise InputError(f"scores needs the columns {sorted(need)} (or wise_values' context, card, score).", field="scores",
                          fix="pass one row per (context, card) with its score.")
@@ -302,7 +304,8 @@ def plot_edge_stats(stats: pd.DataFrame, graph=None):
     """Wiser likelihood and verdict entropy of every wisdom edge (`stats`: `edge_stats`' table, or its saved CSV),
     grouped under a heading per context, with whole card titles. Returns the Figure."""
     import matplotlib.pyplot as plt
-    need = {"context", "from", "to", "wiser_likelihood", "entropy"}
+    need = {"context_id", "from_card", "to_card", "wiser_likelihood", "entropy"}
+    if isinstance(stats, pd.DataFrame): stats = current_names(stats)
     if not isinstance(stats, pd.DataFrame) or not need <= set(stats.columns):
         raise InputError(f"stats needs the columns {sorted(need)}, as edge_stats returns them.", field="stats",
                          fix="pass wisemodel.graph.edge_stats(graph), or the CSV a statistics stage saved.")
@@ -310,7 +313,7 @@ def plot_edge_stats(stats: pd.DataFrame, graph=None):
     ctx_text = dict(zip(graph.contexts["context_id"].astype(str), graph.contexts["text"].astype(str))) if graph is not None else {}
     name = lambda c: titles.get(str(c), str(c))
     rows, labels, heads = [], [], []                      # top to bottom: a context's heading, then its edges
-    for ctx, g in stats.sort_values(["context", "wiser_likelihood"], ascending=[True, False]).groupby("context", sort=True):
+    for ctx, g in stats.sort_values(["context_id", "wiser_likelihood"], ascending=[True, False]).groupby("context_id", sort=True):
         heads.append(len(labels)); labels.append(_whole(f"{ctx_text.get(str(ctx), ctx)} ({ctx})", 70)); rows.append(None)
         for r in g.itertuples(): labels.append(_whole(f"{name(r[2])} → {name(r[3])}", 70)); rows.append(r)
     y = np.arange(len(labels))[::-1]
@@ -323,7 +326,7 @@ def plot_edge_stats(stats: pd.DataFrame, graph=None):
     ax1.axvline(0, color="k", lw=0.8)
     ax1.set_yticks(y, labels, fontsize=8)
     for i in heads: ax1.get_yticklabels()[i].set_fontweight("bold")
-    n_ctx = stats["context"].nunique()
+    n_ctx = stats["context_id"].nunique()
     fig.suptitle(f"Wisdom edges of the moral graph: {_plural(len(stats), 'edge')} in {_plural(n_ctx, 'context')}", x=0.02, ha="left")
     fig.tight_layout()
     return fig

@@ -497,7 +497,7 @@ def _admin_view(study: Study) -> dict:
     ranking, cycles, problem = None, None, None
     try:
         if len(graph.votes) or len(graph.edges):
-            ranking = wise_values(graph, "inf").sort_values(["context", "rank"]).groupby("context").head(20)
+            ranking = wise_values(graph, "inf").sort_values(["context_id", "rank"]).groupby("context_id").head(20)
             cycles = find_cycles(graph)
     except Exception as err: problem = f"{type(err).__name__}: {err}"
     titles = dict(zip(graph.cards.card_id, graph.cards.title))
