@@ -508,7 +508,7 @@ def rank(graph, method: str = "gamma", h="inf", context=None, prompt=None, thres
     score = {"votes": lambda: s.x0.copy(), "pagerank": lambda: _pagerank(s, alpha=alpha), "bridging": lambda: _bridging(graph, s, prompt)}[method]()
     return _frame(graph, s, score, direct=s.x0, unit=_unit(s)).assign(method=method)
 
-# %% ../nbs/02_aggregate.ipynb #e4e618fc
+# %% ../nbs/02_aggregate.ipynb #6ee0a081
 def top_cards(ranking: pd.DataFrame) -> dict:
     "Each context's top card of a ranking from `wise_values`/`rank` (or its CSV): the rank-1 row; rows without a context are left out."
     r = ranking[ranking["context_id"].notna()]

@@ -38,13 +38,12 @@ def _hops_option(h: str, name: str = "--hops"):
 def hops_option(default: str | None = "inf", help: str = "h of Γ_h: how many hops support flows up the wisdom edges (0, 1, 2, ... or inf)."):
     """The `--hops` option every command shares (parsed: an int or math.inf; None when `default` is None and it is not
     given). `--h`, its old name, still works and says it is deprecated."""
-    def parse(ctx, param, value): return None if value is None else _hops_option(value, "--" + param.name.split("_")[0])
+    def parse(ctx, param, value): return None if value is None else _hops_option(value, "--" + param.name)
     def deco(f):
         @functools.wraps(f)
-        def wrapper(*args, hops=None, h_deprecated=None, **kw):
-            return f(*args, hops=h_deprecated if h_deprecated is not None else hops, **kw)
-        wrapper = click.option("--h", "h_deprecated", default=None, hidden=True, callback=parse,
-                               deprecated="use --hops (the same values)")(wrapper)
+        def wrapper(*args, hops=None, h=None, **kw):
+            return f(*args, hops=h if h is not None else hops, **kw)
+        wrapper = click.option("--h", "h", default=None, hidden=True, callback=parse, deprecated="use --hops (the same values)")(wrapper)
         return click.option("--hops", "hops", default=default, show_default=default is not None, help=help, callback=parse)(wrapper)
     return deco
 
