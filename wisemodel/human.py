@@ -2,7 +2,7 @@
 
 # %% ../nbs/08c_human.ipynb #ec230db1
 from __future__ import annotations
-import json, math, re, shutil, warnings
+import json, re, warnings
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -498,13 +498,17 @@ def figure_names(study: str) -> dict[str, str]:
     "The figure files `plot_human` writes for a study."
     return {k: f"{_safe(study)}_{k}.png" for k in ("pairwise", "tasks", "judge", "legitimacy")}
 
-def analyse_export(export, out=None, config: HumanConfig | None = None, runs=(), graph=None, progress: bool = False) -> dict:
+def analyse_export(export, out=None, config: HumanConfig | None = None, runs=(), graph=None, progress: bool = False,
+                   overwrite: bool = False) -> dict:
     """Read an export (`wisemodel serve export --out`), compute every figure of each study, and save them under `out`
-    (`human.json`, tables, figures) when given; a finished `out` is never overwritten. `runs` are run folders whose
-    evaluation's verdicts the items may come from; `graph` gives the judge its criterion for items it is asked about."""
+    (`human.json`, tables, figures) when given. A finished `out` is kept unless `overwrite`, and then replaced only once
+    the new results are whole. `runs` are run folders whose evaluation's verdicts the items may come from; `graph` gives
+    the judge its criterion for items it is asked about."""
     from wisemodel.reward import _check_out
     config = config or HumanConfig()
-    if out is not None: out = Path(out); _check_out(out, (out / "human.json").exists(), "human-study analysis")
+    if out is not None:
+        out = Path(out)
+        if not overwrite: _check_out(out, (out / "human.json").exists(), "human-study analysis")
     studies = read_export(export)
     result = {"export": str(export), "config": config.model_dump(), "studies": {}}
     tables = {}
@@ -542,6 +546,10 @@ def no_study(export, out=None, simulate: bool = False) -> dict:
             f"To add one: `wisemodel serve export --db URL --out {export}`, then `wisemodel run --run-id <id> --rerun human,report`.")
     result = {"export": str(export), "studies": {}, "note": note, "simulate_configured": simulate}
     if out is not None:
+        earlier = Path(out) / "human.json"
+        if earlier.exists() and read_json(earlier).get("studies"):
+            raise InputError(f"holds the analysis of a study, but its export is gone from {export}; the analysis is kept.", file=earlier,
+                             fix=f"put the export back in {export} (or set human.export), or delete {Path(out)} to record that there is no study.")
         with atomic_dir(Path(out)) as tmp: atomic_write_json(tmp / "human.json", result)
     return result
 
