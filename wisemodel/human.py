@@ -514,7 +514,7 @@ def analyse_export(export, out=None, config: HumanConfig | None = None, runs=(),
     tables = {}
     for s in studies:
         verdicts = judge_verdicts(s, runs, config.judge, graph, config.ask_judge, config.seed, progress) if s.kind == "evaluate" else None
-        result["studies"][s.name] = analyse_study(s, config, verdicts)
+        result["studies"][s.name] = {**analyse_study(s, config, verdicts), "figures": figure_names(s.name)}
         excl = exclusions(s, config.max_failed_checks)
         tables[s.name] = {"participants": excl, "judgements": kept_judgements(s, excl)[["judgement_id", "participant_id", "rater", "item_id", "task",
                                                                                           "context_id", "model", "choice", "reason"]]}

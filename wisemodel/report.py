@@ -306,7 +306,6 @@ def _human_section(run: Path) -> str:
     evaluation = run / "evaluate" / "results" / "evaluation.json"
     if h is None or (not h.get("studies") and evaluation.exists()): return ""      # the evaluation section says it in one line
     if not h.get("studies"): return "## People's judgements\n\n" + h.get("note", "No human study has been run.")
-    from wisemodel.human import figure_names
     judged_all = read_json(evaluation)["pairwise"] if evaluation.exists() else None
     out = ["## People's judgements",
            f"Read from the participant app's export (`{h['export']}`) by the `human` stage (`human/results/human.json`). Each figure comes "
@@ -349,9 +348,8 @@ def _human_section(run: Path) -> str:
         if any("legitimacy" in b for b in raters.values()):
             out += ["#### Legitimacy", f"The share answering “agree”, overall and per group; a group of fewer than "
                     f"{h.get('config', {}).get('min_group', '–')} participants is flagged small."] + _legitimacy_tables(raters)
-        names = figure_names(name)
-        out += [_figure(run, f"human_{names['pairwise']}", f"{name}: which answer is wiser, by raters and by the LLM judge"),
-                _figure(run, f"human_{names['tasks']}", f"{name}: telling the tuned model apart, and legibility"),
-                _figure(run, f"human_{names['judge']}", f"{name}: the LLM judge against the raters' majority"),
-                _figure(run, f"human_{names['legitimacy']}", f"{name}: legitimacy per group")]
+        names = s.get("figures", {})
+        out += [_figure(run, f"human_{names[k]}", f"{name}: {caption}") for k, caption in (
+                ("pairwise", "which answer is wiser, by raters and by the LLM judge"), ("tasks", "telling the tuned model apart, and legibility"),
+                ("judge", "the LLM judge against the raters' majority"), ("legitimacy", "legitimacy per group")) if k in names]
     return "\n\n".join(x for x in out if x)
