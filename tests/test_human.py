@@ -262,3 +262,24 @@ def test_a_study_analysis_is_never_replaced_by_no_study(tmp_path):
     with pytest.raises(InputError, match="its export is gone"): no_study(tmp_path / "gone", out)
     with pytest.raises(InputError, match="refusing to overwrite"): analyse_export(tmp_path / "export", out)
     assert (out / "human.json").read_bytes() == before
+
+
+def test_a_deliberation_study_gives_legitimacy_only(tmp_path):
+    "A deliberation study's export (its moral graph beside it) adds participants.jsonl and survey.jsonl: legitimacy per group, nothing judged."
+    from wisemodel.human import HumanConfig, analyse_export
+    folder = tmp_path / "export" / "deliberation"; folder.mkdir(parents=True)
+    write_export(tmp_path / "export" / STUDY)
+    people = [("p1", "blue", "agree"), ("p2", "blue", "agree"), ("p3", "red", "disagree"), ("p4", None, "neutral")]
+    (folder / "participants.jsonl").write_text("".join(json.dumps({"participant_id": p, "study": "deliberation", "demographics": {"party": g},
+                                                                   "simulated": False}) + "\n" for p, g, _ in people))
+    (folder / "survey.jsonl").write_text("".join(json.dumps({"participant_id": p, "question_id": "fair", "question": "Is the graph fair?",
+                                                             "answer": a}) + "\n" for p, _, a in people))
+    (folder / "study.json").write_text(json.dumps({"study": "deliberation", "kind": "deliberate", "schema": 1, "counts": {"participants": 4}}))
+    r = analyse_export(tmp_path / "export", tmp_path / "out", HumanConfig(ask_judge=False, min_group=2))
+    assert list(r["studies"]) == ["deliberation", STUDY]
+    b = r["studies"]["deliberation"]["raters"]["people"]
+    assert set(b) >= {"legitimacy", "kept"} and "pairwise" not in b and b["kept"] == 4
+    fair = b["legitimacy"]["fair"]
+    assert fair["all"]["rate"] == 0.5 and {g: (v["rate"], v["n"], v["small"]) for g, v in fair["groups"]["party"].items()} == {
+        "blue": (1.0, 2, False), "red": (0.0, 1, True), "not given": (0.0, 1, True)}
+    assert (tmp_path / "out" / "deliberation_legitimacy.png").is_file() and not (tmp_path / "out" / "deliberation_pairwise.png").exists()

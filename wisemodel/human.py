@@ -47,7 +47,7 @@ class Item(_Line):
     context_id: Optional[str] = None
     prompt: str
     answers: dict[str, str]
-    cards: list[Card] = []
+    cards: Optional[list[Card]] = None     # legibility: the cards explain named; else [] (or null)
     attention_check: StrictBool
     expected: Optional[str] = None
     source: Optional[dict[str, Any]] = None
@@ -408,7 +408,7 @@ def judge_verdicts(study: HumanStudy, runs=(), judge=None, graph=None, ask: bool
             policies = _criterion(graph, it.context_id)
             ask_pairs.append((len(rows), base, {"prompt": it.prompt, "a": it.answers[study.tuned], "b": it.answers[base], "policies": policies}))
             row["criterion"] = f"the wise cards of {it.context_id}" if policies else "a wise answer (no graph criterion)"
-        elif ask: ask_cards.append((len(rows), [p for c in it.cards for p in c["policies"]], it.prompt, next(iter(it.answers.values()))))
+        elif ask: ask_cards.append((len(rows), [p for c in it.cards or [] for p in c["policies"]], it.prompt, next(iter(it.answers.values()))))
         rows.append(row)
     if ask_pairs or ask_cards:
         from wisemodel.evaluate import _as_llm, judge_pairs
@@ -540,10 +540,10 @@ def export_folder(run_dir, config: HumanConfig) -> Path:
                          fix="write it with `wisemodel serve export --db URL --out DIR`, or remove `human.export` to read runs/<id>/human/export.")
     return Path(config.export)
 
-def no_study(export, out=None, simulate: bool = False) -> dict:
+def no_study(export, out=None, simulate: bool = False, run_id: str = "<run-id>") -> dict:
     "What the `human` stage records when there is no export: that no human study has been run, and how to add one."
     note = (f"No human study has been run: no export in {export}. The figures the LLM judge produced have no human check. "
-            f"To add one: `wisemodel serve export --db URL --out {export}`, then `wisemodel run --run-id <id> --rerun human,report`.")
+            f"To add one: `wisemodel serve export --db URL --out {export}`, then `wisemodel run --run-id {run_id} --rerun human,report`.")
     result = {"export": str(export), "studies": {}, "note": note, "simulate_configured": simulate}
     if out is not None:
         earlier = Path(out) / "human.json"
