@@ -11,7 +11,7 @@ STUDY = "wise-eval"
 
 # --- a small evaluation study, as `wisemodel serve export` writes it -----------------------------------------------------
 # People a, b, c are kept; x fails the attention check. s1-s3 are simulated raters. Pairwise items i1, i2 (context c1),
-# i3, i4 (context c2); `chk` is the attention check (the known better answer is `good`); d1, d2 distinguish; l1 (the
+# i3, i4 (context C2); `chk` is the attention check (the known better answer is `good`); d1, d2 distinguish; l1 (the
 # tuned model's answer) and l2 (the base's) legibility.
 PAIRWISE = {"i1": ["tuned", "tuned", "base"], "i2": ["base", "base", "tuned"], "i3": ["tuned", "tie", "tie"], "i4": ["tuned", "base", "tie"]}
 DISTINGUISH = {"d1": ["tuned", "tuned", "base"], "d2": ["tuned", "base", "tuned"]}
@@ -30,7 +30,8 @@ def _item(iid, task, ctx=None, models=("tuned", "base"), check=False, expected=N
             "source": {"run": None, "models": {}}}
 
 
-ITEMS = ([_item(i, "pairwise", "c1" if i in ("i1", "i2") else "c2") for i in PAIRWISE] +
+C2 = "hard-life-decision"          # a context of the shipped example graph: the judge asked about i4 is shown its wise cards
+ITEMS = ([_item(i, "pairwise", "c1" if i in ("i1", "i2") else C2) for i in PAIRWISE] +
          [_item("chk", "pairwise", models=("good", "bad"), check=True, expected="good")] +
          [_item(i, "distinguish", "c1") for i in DISTINGUISH] + [_item("l1", "legibility", "c1", ("tuned",)), _item("l2", "legibility", "c1", ("base",))])
 
@@ -116,12 +117,12 @@ def test_figures_match_values_computed_by_hand(tmp_path):
     # exclusion: x picked `bad` on the attention check; x's four `base` judgements would have moved every figure
     assert people["excluded"] == {"x": "failed 1 of 1 attention checks (chk)"} and (people["participants"], people["kept"]) == (4, 3)
     assert sim["excluded"] == {} and sim["simulated"] is True and people["simulated"] is False
-    # win / tie / loss of a, b, c on i1-i4: tuned 5, tie 3, base 4 of 12; c1 (i1, i2) 3/0/3 of 6; c2 (i3, i4) 2/3/1 of 6
+    # win / tie / loss of a, b, c on i1-i4: tuned 5, tie 3, base 4 of 12; c1 (i1, i2) 3/0/3 of 6; C2 (i3, i4) 2/3/1 of 6
     pw = people["pairwise"]
     assert [pw["all"][k]["rate"] for k in ("win", "tie", "loss")] == [round(5 / 12, 4), 0.25, round(4 / 12, 4)]
     assert (pw["all"]["n"], pw["all"]["participants"], pw["all"]["win"]["units"]) == (12, 3, 3)
     assert [pw["contexts"]["c1"][k]["rate"] for k in ("win", "tie", "loss")] == [0.5, 0.0, 0.5]
-    assert [pw["contexts"]["c2"][k]["rate"] for k in ("win", "tie", "loss")] == [round(2 / 6, 4), 0.5, round(1 / 6, 4)]
+    assert [pw["contexts"][C2][k]["rate"] for k in ("win", "tie", "loss")] == [round(2 / 6, 4), 0.5, round(1 / 6, 4)]
     for k in ("win", "tie", "loss"): assert pw["all"][k]["low"] <= pw["all"][k]["rate"] <= pw["all"][k]["high"]
     # simulated raters apart, never pooled with people: they picked the tuned model every time
     assert sim["pairwise"]["all"]["win"]["rate"] == 1.0 and sim["pairwise"]["all"]["n"] == 12
@@ -237,6 +238,7 @@ def test_the_stage_before_and_after_a_study_and_the_report(tmp_path):
     assert h["judge"]["sources"] == {"asked": 3, "run r": 3}
     judged = pd.read_csv(run / f"human/results/{STUDY}_judge.csv").set_index("item_id")
     assert judged.loc["l1", "verdict"] in ("yes", "partly", "no") and judged.loc["i4", "source"] == "asked" and judged.loc["i1", "source"] == "run r"
+    assert judged.loc["i4", "criterion"] == f"the wise cards of {C2}" and judged.loc["i4", "verdict"] in ("tuned", "base", "tie")
     assert judged.loc["i2", "people_majority"] == "base" and judged.loc["i1", "simulated_majority"] == "tuned"
     for name in ("pairwise", "tasks", "judge", "legitimacy"): assert (run / f"figures/human_{STUDY}_{name}.png").is_file(), name
     report = (run / "report.md").read_text()

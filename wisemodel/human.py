@@ -379,12 +379,12 @@ def _run_verdicts(run) -> list[dict]:
     return [{"prompt_id": r.prompt_id, "answers": {names["a"]: r.a.strip(), names["b"]: r.b.strip()}, "verdict": verdict[r.outcome],
              "run": Path(run).name} for r in table.itertuples()]
 
-def _criterion(graph, context_id, n_cards: int = 2) -> list[str]:
-    "The policies of the top `n_cards` cards by Γ_∞ of `context_id` in `graph` (what evaluate's judge is shown), or []."
-    if graph is None or context_id is None: return []
-    from wisemodel.synth import _policies, ranked_by_context
-    ranked = ranked_by_context(graph).get(str(context_id))
-    return [] if ranked is None else _policies(graph, list(ranked["card"].head(n_cards)), 8)
+def _criterion(graph, ranked: dict, context_id, n_cards: int = 2) -> list[str]:
+    """The policies of the top `n_cards` cards by Γ_∞ of `context_id` in `graph` (`ranked`: its `ranked_by_context`), as
+    evaluate shows its judge for a held-out prompt; [] when the graph has no such context."""
+    from wisemodel.synth import _policies
+    top = ranked.get(str(context_id))
+    return [] if top is None else _policies(graph, list(top["card"].head(n_cards)), 8)
 
 def judge_verdicts(study: HumanStudy, runs=(), judge=None, graph=None, ask: bool = True, seed: int = 0, progress: bool = False) -> pd.DataFrame:
     """The LLM judge's verdict on each pairwise and legibility item of `study` that is not an attention check, in the study's
@@ -398,6 +398,10 @@ def judge_verdicts(study: HumanStudy, runs=(), judge=None, graph=None, ask: bool
     for f in folders:
         for v in _run_verdicts(f): known.setdefault(v["prompt_id"], []).append(v)
     rows, ask_pairs, ask_cards = [], [], []
+    ranked = {}
+    if graph is not None and ask and (items.task == "pairwise").any():
+        from wisemodel.synth import ranked_by_context
+        ranked = ranked_by_context(graph)
     for it in items.itertuples():
         row = {"item_id": it.item_id, "task": it.task, "verdict": None, "source": None, "criterion": None}
         answers = {m: a.strip() for m, a in it.answers.items()}
@@ -405,7 +409,7 @@ def judge_verdicts(study: HumanStudy, runs=(), judge=None, graph=None, ask: bool
         if hit: row.update(verdict=hit["verdict"], source=f"run {hit['run']}", criterion="the run's evaluation")
         elif ask and it.task == "pairwise":
             base = next(m for m in it.answers if m != study.tuned)
-            policies = _criterion(graph, it.context_id)
+            policies = _criterion(graph, ranked, it.context_id)
             ask_pairs.append((len(rows), base, {"prompt": it.prompt, "a": it.answers[study.tuned], "b": it.answers[base], "policies": policies}))
             row["criterion"] = f"the wise cards of {it.context_id}" if policies else "a wise answer (no graph criterion)"
         elif ask: ask_cards.append((len(rows), [p for c in it.cards or [] for p in c["policies"]], it.prompt, next(iter(it.answers.values()))))
