@@ -100,8 +100,9 @@ def _relative(value: str, root: Path) -> str:
 
 def config_hash(config: PipelineConfig) -> str:
     """A short hash of the config's content: a finished run can only be resumed with the config it started with.
-    Paths count relative to the config's root, so the same config hashes alike from any folder and checkout."""
-    doc = config.model_dump(exclude={"root"})
+    Paths count relative to the config's root, so the same config hashes alike from any folder and checkout. A section
+    added to the config after runs were started (`human`) counts only when set, so those runs still resume."""
+    doc = config.model_dump(exclude={"root"} | ({"human"} if not config.human else set()))
     if config.root: doc = _map_paths(doc, lambda v, is_model: _relative(v, Path(config.root)))
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:12]
 
