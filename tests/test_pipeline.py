@@ -104,7 +104,8 @@ def test_the_main_job_on_the_embedded_default(tmp_path):
     assert res.returncode == 0, res.stderr[-4000:]
     run_dir = tmp_path / "main"
     metrics = json.loads(res.stdout)["metrics"]
-    assert list(metrics) == ["deliberate", "statistics", "aggregate", "synth", "reward", "policy", "evaluate", "report"]
+    assert list(metrics) == ["deliberate", "statistics", "aggregate", "synth", "reward", "policy", "evaluate", "human", "report"]
+    assert metrics["human"]["human_study"] is False and "no human study has been run" in metrics["human"]["note"].lower()
     p = metrics["policy"]
     assert p["algorithm"] == "ppo" and p["steps"] > 0 and p["heldout_n"] > 0 and abs(p["kl_last"]) < 50
     assert (run_dir / "policy/checkpoint/README.md").exists() and (run_dir / "figures/policy_training.png").exists()
@@ -180,6 +181,7 @@ def test_the_main_job_on_the_embedded_default(tmp_path):
         f = flips[name]["all"]["flip"]
         if f["rate"] is not None: assert f"{f['rate']:.0%} [{f['low']:.0%}, {f['high']:.0%}] (n = {f['n']})" in report
     assert f"{metrics['reward']['heldout_accuracy']:.2f}" in report and "data:image/png;base64," in (run_dir / "report.html").read_text()
+    assert report.count("**No human check**") == 1 and any(f.startswith("human: no human study") for f in findings)   # no study run
 
 
 def _finished_run(tmp_path, run_id="keep"):

@@ -27,14 +27,15 @@ class PipelineConfig(BaseModel):
     reward: dict[str, Any] = Field(default_factory=dict)     # wisemodel.reward.RewardConfig
     policy: dict[str, Any] = Field(default_factory=dict)     # wisemodel.policy.PolicyConfig
     evaluate: dict[str, Any] = Field(default_factory=dict)   # wisemodel.evaluate.EvaluateConfig
+    human: dict[str, Any] = Field(default_factory=dict)      # wisemodel.human.HumanConfig
     report: dict[str, Any] = Field(default_factory=dict)     # the report stage (no settings yet)
     root: str | None = None   # the folder relative paths start from (relative: from the config file); None: found
 
 # The fields of a config that hold paths: always a file or folder, or a model that may be a local checkpoint folder.
 _PATH_FIELDS = ("paper", "graph.source", "deliberate.personas", "deliberate.prompts", "synth.graph", "synth.prompts.*",
-                "policy.reward_model", "evaluate.sycophancy.scenarios")
+                "policy.reward_model", "evaluate.sycophancy.scenarios", "human.export")
 _MODEL_FIELDS = ("reward.base_model", "policy.base_model", "deliberate.llm.*.model", "synth.llm.*.model",
-                 "evaluate.judge.model", "evaluate.answer_llm.model", "evaluate.explain.model")
+                 "evaluate.judge.model", "evaluate.answer_llm.model", "evaluate.explain.model", "human.judge.model")
 
 def _map_field(node, keys: list[str], fn: Callable[[str], str]):
     "`node` with `fn` applied to the string at the dotted `keys` (`*`: every key of a mapping or item of a list)."
@@ -99,8 +100,9 @@ def _relative(value: str, root: Path) -> str:
 
 def config_hash(config: PipelineConfig) -> str:
     """A short hash of the config's content: a finished run can only be resumed with the config it started with.
-    Paths count relative to the config's root, so the same config hashes alike from any folder and checkout."""
-    doc = config.model_dump(exclude={"root"})
+    Paths count relative to the config's root, so the same config hashes alike from any folder and checkout. A section
+    added to the config after runs were started (`human`) counts only when set, so those runs still resume."""
+    doc = config.model_dump(exclude={"root"} | ({"human"} if not config.human else set()))
     if config.root: doc = _map_paths(doc, lambda v, is_model: _relative(v, Path(config.root)))
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:12]
 
@@ -125,11 +127,13 @@ class AggregateSection(BaseModel):
 def _section_models() -> dict:
     from wisemodel.deliberate import DeliberationConfig
     from wisemodel.evaluate import EvaluateConfig
+    from wisemodel.human import HumanConfig
     from wisemodel.policy import PolicyConfig
     from wisemodel.reward import RewardConfig
     from wisemodel.synth import SynthConfig
     return {"deliberate": DeliberationConfig, "statistics": StatisticsSection, "aggregate": AggregateSection, "synth": SynthConfig,
-            "reward": RewardConfig, "policy": PolicyConfig, "evaluate": EvaluateConfig}
+            "reward": RewardConfig, "policy": PolicyConfig, "evaluate": EvaluateConfig,
+            "human": HumanConfig}
 
 def check_sections(config: PipelineConfig, config_path=None):
     "Validate the section of every stage `config` runs with the stage's typed config; errors name the file and `section.field`."

@@ -41,7 +41,7 @@ def _header(run: Path) -> str:
     return "\n\n".join([f"# wisemodel run `{run.name}`",
         f"Config `{cfg.get('name', '–')}`, seed {cfg.get('seed', '–')}, git SHA `{prov.get('git_sha') or env.get('git_sha') or '–'}`. "
         "Every number and figure below is read from the files this run wrote (`metrics.json` of each stage, "
-        "`evaluate/results/evaluation.json`); rerunning `wisemodel run --run-id` with `--rerun report` redraws this page from them.",
+        "`evaluate/results/evaluation.json`, `human/results/human.json`); rerunning `wisemodel run --run-id` with `--rerun report` redraws this page from them.",
         _table(["stage", "status", "seconds"], rows) if rows else ""])
 
 def _graph_section(run: Path) -> str:
@@ -118,6 +118,27 @@ def run_findings(metrics: dict) -> list[str]:
             record += (f" and put the first answer first {e.get('judge_first_position_share', float('nan')):.0%}: "
                        "read every judged figure against that record")
         found.append(record)
+    found += _human_findings(metrics.get("human"))
+    return found
+
+def _human_findings(h: dict | None) -> list[str]:
+    "What the `human` stage's metrics say a reader must know: no human check, simulated raters only, exclusions, the judge against people."
+    if h is None: return []
+    if not h.get("human_study"): return ["human: no human study has been run: no figure of the LLM judge has been checked against people"]
+    found = []
+    for name, st in h.get("studies", {}).items():
+        raters = st.get("raters", {})
+        if raters and all(r["simulated"] for r in raters.values()):
+            found.append(f"human: every figure of study {name} comes from simulated raters (LLM-played personas), not from people")
+        for kind, r in raters.items():
+            label = "simulated raters" if r["simulated"] else "people"
+            if r.get("excluded"): found.append(f"human: {r['excluded']} of {r['participants']} {label} of study {name} failed attention checks and are excluded")
+            for task in ("pairwise", "legibility"):
+                n, acc, kappa = r.get(f"judge_{task}_n"), r.get(f"judge_{task}_accuracy"), r.get(f"judge_{task}_kappa")
+                if not n: continue
+                weak = kappa is None or kappa < 0.4
+                found.append(f"human: the LLM judge agreed with the majority of {label} on {acc:.0%} of {n} {task} items of study {name} "
+                             f"(Cohen's κ {'undefined' if kappa is None else f'{kappa:.2f}'})" + (f": its figures track {label} weakly" if weak else ""))
     return found
 
 
@@ -142,7 +163,7 @@ def _cost(s: dict) -> str:
 def _evaluation_section(run: Path) -> str:
     f = run / "evaluate" / "results" / "evaluation.json"
     if not f.exists(): return ""
-    s = read_json(f)
+    s, h = read_json(f), _human(run)
     pw, rel = s["pairwise"], s["judge_reliability"]
     out = ["## Evaluation", f"On {s['prompts']} held-out prompts (the synth test split: no training stage saw them), tuned model "
            f"`{s['models']['tuned']['model']}` against base `{s['models']['base']['model']}`; judge `{s['judge']['model']}`." + _cost(s)]
@@ -154,6 +175,7 @@ def _evaluation_section(run: Path) -> str:
             f"Swap consistency {_pct(pw['consistency'])}; the judge picked the answer shown first in "
             f"{_num(pw['position']['first_share'])} of its verdicts that picked one (0.5: no position bias).",
             _trust(rel["all"]["both_orders"], "the win, tie and loss rates"),
+            _people_check(h, "pairwise"),
             _table(["known pairs", "better shown first", "better shown second", "both orders", "n"],
                    [[k, _pct(v["better_first"]), _pct(v["better_second"]), _pct(v["both_orders"]), v["n"]] for k, v in rel.items()]),
             _figure(run, "evaluate_pairwise.png", "Tuned vs base: win, tie, loss per context"),
@@ -175,6 +197,7 @@ def _evaluation_section(run: Path) -> str:
                 _trust(rr["separates"], "the rubric scores") + f" (Known answers: a reply holding the right answer against one caving "
                 f"to the wrong one; mean holds_position {rr['holds_mean']} against {rr['caves_mean']}" +
                 (f"; agreement with the parsed answer {_pct(rr['agrees_with_parse'])}" if "agrees_with_parse" in rr else "") + ".)",
+                "People were not asked the rubric's questions: the rubric has no human check." if h and h.get("studies") else "",
                 _figure(run, "evaluate_rubric.png", "The judge's rubric, base and tuned")]
     if "reward" in s:
         rw = s["reward"]
@@ -194,18 +217,19 @@ def _evaluation_section(run: Path) -> str:
                 f"those cards, {_num(rej.get('hit'))} (chance {_num(rej.get('hit_chance'))}, n = {rej.get('n', 0)}).",
                 _table(["answers of", "some wise card named", "one of the prompt's wise cards named", "cards named per answer", "n"],
                        [[m, v["named_any"], v["named_wise_card"], v["mean_applied"], v["n"]] for m, v in lg["answers"].items()]),
+                _people_legibility(h),
                 _figure(run, "evaluate_legibility.png", "Legibility: explain's hit rate on synthetic responses, against chance")]
     return "\n\n".join(x for x in out if x)
 
 def _findings_section(run: Path) -> str:
-    found = run_findings({s: m for s in ("deliberate", "aggregate", "reward", "evaluate") if (m := _stage(run, s))})
+    found = run_findings({s: m for s in ("deliberate", "aggregate", "reward", "evaluate", "human") if (m := _stage(run, s))})
     return "\n\n".join(["## Read before trusting this run", "\n".join(f"- {f}" for f in found)]) if found else ""
 
 def report_markdown(run_dir) -> str:
     "The report of a run as Markdown, from its saved results only; figures are linked as `figures/<name>.png`."
     run = Path(run_dir)
     if not run.is_dir(): raise InputError("not a run folder.", file=run, fix="pass runs/<run-id>.")
-    parts = [_header(run), _findings_section(run), _graph_section(run), _training_section(run), _evaluation_section(run)]
+    parts = [_header(run), _findings_section(run), _graph_section(run), _training_section(run), _evaluation_section(run), _human_section(run)]
     return "\n\n".join(p for p in parts if p).strip() + "\n"
 
 def _html(markdown: str, run: Path, title: str) -> str:
@@ -228,3 +252,104 @@ def write_report(run_dir) -> Path:
     atomic_write_text(run / "report.md", text)
     atomic_write_text(run / "report.html", _html(text, run, f"wisemodel run {run.name}"))
     return run / "report.md"
+
+# %% ../nbs/08b_report.ipynb #7c2f9e41
+def _human(run: Path) -> dict | None:
+    f = run / "human" / "results" / "human.json"
+    return read_json(f) if f.exists() else None
+
+def _wtl(r: dict) -> list[str]: return [_pct(r["win"]), _pct(r["tie"]), _pct(r["loss"])]
+
+def _left_out(left: dict | None) -> str:
+    return ", ".join(f"{n} {why.replace('_', ' ')}" for why, n in (left or {}).items() if n) or "none"
+
+def _people_check(h: dict | None, task: str) -> str:
+    """Beside a judged figure: how far the judge agreed with the raters' majority on the same items of the human study
+    (`task`: pairwise or legibility). With no human study, the pairwise figure gets the one line that says so."""
+    if not h or not h.get("studies"):
+        return ("**No human check**: no human study has been run for this run, so nothing shows how far the judged figures of "
+                "this report agree with people (the README's 'People's judgements' says how to add one).") if task == "pairwise" else ""
+    said = []
+    for name, s in h["studies"].items():
+        for b in s["raters"].values():
+            j = b.get("judge", {}).get(task)
+            if j is None: continue
+            whose = f"the majority of {b['label']} (study `{name}`)"
+            if j.get("n"): said.append(f"against {whose} the judge agreed on {_pct(j['accuracy'])} of the items, Cohen's κ {_num(j['kappa'])}")
+            else: said.append(f"against {whose}: no item had both a majority and a judge verdict (left out: {_left_out(j.get('left_out'))})")
+    if not said: return f"No human study asked people the {task} question: this figure has no human check."
+    return "**How far the judge can be trusted, against people** (the same items; see People's judgements): " + "; ".join(said) + "."
+
+def _people_legibility(h: dict | None) -> str:
+    "Beside explain's legibility figure: what the raters said when asked whether an answer acted on the values explain named for it."
+    if not h or not h.get("studies"): return ""
+    said = [f"{b['label']} (study `{name}`): yes {_pct(v['yes'])}, partly {_pct(v['partly'])}, no {_pct(v['no'])}"
+            for name, s in h["studies"].items() for b in s["raters"].values() if (v := b.get("legibility", {}).get("all"))]
+    return ("**Checked by raters**: asked whether an answer acted on the values `explain` named for it, " + "; ".join(said) + ".") if said else ""
+
+def _legitimacy_tables(raters: dict) -> list[str]:
+    "Per survey question: the share agreeing, overall and per group, one column per rater kind; small groups flagged."
+    out = []
+    for q in sorted({q for b in raters.values() for q in b.get("legitimacy", {})}):
+        cols = [b for b in raters.values() if q in b.get("legitimacy", {})]
+        cells = [{"all": v["all"], **{f"{k}: {g}": r for k, gs in v["groups"].items() for g, r in gs.items()}}
+                 for v in (b["legitimacy"][q] for b in cols)]
+        groups = ["all"] + sorted({g for c in cells for g in c} - {"all"})
+        out += [f"*{q}*: “{cols[0]['legitimacy'][q]['question']}”",
+                _table(["group", *(f"{b['label']}: agree" for b in cols)],
+                       [[g, *(_pct(c[g]) + (" **small group**" if c[g].get("small") else "") if g in c else "–" for c in cells)] for g in groups])]
+    return out
+
+def _human_section(run: Path) -> str:
+    "People's (and simulated raters') figures from the `human` stage, each beside the LLM judge's on the same items."
+    h = _human(run)
+    evaluation = run / "evaluate" / "results" / "evaluation.json"
+    if h is None or (not h.get("studies") and evaluation.exists()): return ""      # the evaluation section says it in one line
+    if not h.get("studies"): return "## People's judgements\n\n" + h.get("note", "No human study has been run.")
+    judged_all = read_json(evaluation)["pairwise"] if evaluation.exists() else None
+    out = ["## People's judgements",
+           f"Read from the participant app's export (`{h['export']}`) by the `human` stage (`human/results/human.json`). Each figure comes "
+           "from people or from simulated raters (LLM-played personas that took the study through the app), never from both pooled; "
+           f"intervals are 95% bootstrap intervals that resample {h.get('config', {}).get('resample', 'participants')}."]
+    for name, s in h["studies"].items():
+        raters, judge = s["raters"], s.get("judge", {})
+        out.append(f"### Study `{name}` ({s['kind']} study, exported {s.get('exported_at') or '–'})")
+        if raters and all(b["simulated"] for b in raters.values()):
+            out.append("**Every figure of this study comes from simulated raters** (LLM-played personas), not from people.")
+        out += [f"Rule applied: {s['rule_applied']} (the study states: {s.get('exclusion_rule') or '–'}).",
+                _table(["raters", "participants", "excluded", "kept", "why excluded"],
+                       [[b["label"], b["participants"], len(b["excluded"]), b["kept"], "; ".join(f"{p}: {w}" for p, w in b["excluded"].items()) or "–"]
+                        for b in raters.values()])]
+        rows = [[f"{b['label']}: {c}", *_wtl(v)] for b in raters.values() if "pairwise" in b
+                for c, v in [("all", b["pairwise"]["all"]), *sorted(b["pairwise"]["contexts"].items())]]
+        if rows:
+            if "pairwise" in judge:
+                rows += [[f"LLM judge, same items: {c}", *_wtl(v)] for c, v in [("all", judge["pairwise"]["all"]), *sorted(judge["pairwise"]["contexts"].items())]]
+            if judged_all: rows.append(["LLM judge, all held-out prompts (Evaluation above)", *_wtl(judged_all["all"])])
+            out += ["#### Which answer is wiser?", "The share of judgements choosing the tuned model's answer (win), about the same (tie), or the "
+                    "base model's (loss); the LLM judge's verdicts on the same items beside them.", _table(["judged by", "win", "tie", "loss"], rows)]
+        rows = [[b["label"], _pct(b["distinguish"]["all"]), "50%"] for b in raters.values() if "distinguish" in b]
+        if rows: out += ["#### Can the raters tell the tuned model's answers apart?", _table(["raters", "pick the tuned model", "chance"], rows)]
+        rows = [[f"{b['label']}: {m}", *(_pct(v[a]) for a in ("yes", "partly", "no"))] for b in raters.values() if "legibility" in b
+                for m, v in [("all answers", b["legibility"]["all"]), *((f"{k}'s answers", x) for k, x in sorted(b["legibility"]["models"].items()))]]
+        if rows:
+            if "legibility" in judge: rows.append(["LLM judge, same items", *(_pct(judge["legibility"]["all"][a]) for a in ("yes", "partly", "no"))])
+            out += ["#### Did the answer act on the values `explain` named?", _table(["judged by", "yes", "partly", "no"], rows)]
+        rows = [[t, b["label"], _num(a["alpha"]), a["units"]] for b in raters.values() for t, a in b.get("agreement", {}).items()]
+        if rows: out += ["#### Do the raters agree with each other?", "Krippendorff's alpha (nominal): 1 is perfect agreement, 0 what chance gives; "
+                         "Krippendorff asks for 0.667 or more before tentative conclusions.", _table(["task", "raters", "alpha", "items rated twice or more"], rows)]
+        rows = [[t, b["label"], _pct(j["accuracy"]) if j.get("n") else "–", _num(j.get("kappa")), j.get("n", 0),
+                 _left_out(j.get("left_out")) if "left_out" in j else j.get("why", "–")] for b in raters.values() for t, j in b.get("judge", {}).items()]
+        if rows:
+            rule = next((j["rule"] for b in raters.values() for j in b.get("judge", {}).values() if "rule" in j), "")
+            out += ["#### How far the LLM judge can be trusted", f"The judge's verdict against the raters' majority on the same items (majority: {rule}); "
+                    f"judge verdicts: {', '.join(f'{n} from {k}' for k, n in judge.get('sources', {}).items()) or 'none'}.",
+                    _table(["task", "raters", "agrees with the majority", "Cohen's κ", "items compared", "left out"], rows)]
+        if any("legitimacy" in b for b in raters.values()):
+            out += ["#### Legitimacy", f"The share answering “agree”, overall and per group; a group of fewer than "
+                    f"{h.get('config', {}).get('min_group', '–')} participants is flagged small."] + _legitimacy_tables(raters)
+        names = s.get("figures", {})
+        out += [_figure(run, f"human_{names[k]}", f"{name}: {caption}") for k, caption in (
+                ("pairwise", "which answer is wiser, by raters and by the LLM judge"), ("tasks", "telling the tuned model apart, and legibility"),
+                ("judge", "the LLM judge against the raters' majority"), ("legitimacy", "legitimacy per group")) if k in names]
+    return "\n\n".join(x for x in out if x)
