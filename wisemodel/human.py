@@ -384,7 +384,7 @@ def _criterion(graph, ranked: dict, context_id, n_cards: int = 2) -> list[str]:
     evaluate shows its judge for a held-out prompt; [] when the graph has no such context."""
     from wisemodel.synth import _policies
     top = ranked.get(str(context_id))
-    return [] if top is None else _policies(graph, list(top["card"].head(n_cards)), 8)
+    return [] if top is None else _policies(graph, list(top["card_id"].head(n_cards)), 8)
 
 def judge_verdicts(study: HumanStudy, runs=(), judge=None, graph=None, ask: bool = True, seed: int = 0, progress: bool = False) -> pd.DataFrame:
     """The LLM judge's verdict on each pairwise and legibility item of `study` that is not an attention check, in the study's
