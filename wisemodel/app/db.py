@@ -335,7 +335,7 @@ def add_study(session: Session, name: str, kind: str, config: dict, exclusion_ru
     if row is None:
         row = StudyRow(study=name, kind=kind, config=config, exclusion_rule=exclusion_rule); session.add(row)
     elif row.kind != kind:
-        raise InputError(f"this database already holds a {row.kind} study called '{name}'; this one is a {kind} study.", field="study",
+        raise InputError(f"this database already holds a study called '{name}' of kind {row.kind}; this one is of kind {kind}.", field="study",
                          fix="give this study another name (`study:` in its file), or use another database.")
     else: row.config, row.exclusion_rule = config, exclusion_rule
     session.flush()
