@@ -223,16 +223,19 @@ def test_simulated_raters_take_an_evaluation_over_http(tmp_path):
     from wisemodel.app.raters import run_simulated_study, serve_in_thread
     from wisemodel.cli import cli
     import wisemodel.cli_serve  # noqa: F401
-    study = evaluation(write_run(tmp_path), items_per_participant=3, survey=["fair"], demographics=["age", "politics"])
-    out = run_simulated_study(study, n_raters=2, out=tmp_path / "sim", llm_config={"cache_path": str(tmp_path / "calls.sqlite")})
+    study = evaluation(write_run(tmp_path), items_per_participant=2, survey=["fair"], demographics=["age", "politics"])
+    out = run_simulated_study(study, n_raters=2, out=tmp_path / "sim", llm_config={"cache_path": str(tmp_path / "calls.sqlite")}, reasons=True)
     people = [json.loads(l) for l in (out / "participants.jsonl").read_text().splitlines()]
     assert sorted((p["persona"], p["simulated"], p["demographics"]["politics"]) for p in people) == \
         [("amara", True, "conservative"), ("jonas", True, "green-left")]
     judgements = [json.loads(l) for l in (out / "judgements.jsonl").read_text().splitlines()]
-    assert len(judgements) == 8 and {j["task"] for j in judgements} >= {"pairwise", "legibility"}
+    checks = {i["item_id"] for i in map(json.loads, (out / "items.jsonl").read_text().splitlines()) if i["attention_check"]}
+    assert len(judgements) == 6 and sum(j["item_id"] in checks for j in judgements) == 2
+    for p in people:                                  # each rater: two items of two tasks, and the check
+        assert len({j["task"] for j in judgements if j["participant_id"] == p["participant_id"] and j["item_id"] not in checks}) == 2
     assert len((out / "survey.jsonl").read_text().splitlines()) == 2
     simulation = json.loads((out / "simulation.json").read_text())
-    assert simulation["simulated"] and [r["items"] for r in simulation["raters"]] == [4, 4] and simulation["llm_usage"]["calls"] == 10
+    assert simulation["simulated"] and [r["items"] for r in simulation["raters"]] == [3, 3] and simulation["llm_usage"]["calls"] == 8
 
     # the CLI, one rater, against a study already running (its own database), given its URL and admin token
     study_file = tmp_path / "study.yaml"
@@ -240,7 +243,7 @@ def test_simulated_raters_take_an_evaluation_over_http(tmp_path):
     app = create_app(study_file, f"sqlite:///{tmp_path}/live.sqlite", admin_token="live-token")
     with serve_in_thread(app) as url:
         res = CliRunner().invoke(cli, ["serve", "simulate", "--study", str(study_file), "--raters", "1", "--out", str(tmp_path / "cli"),
-                                       "--url", url, "--token", "live-token", "--seed", "2", "--no-reasons", "--json"])
+                                       "--url", url, "--token", "live-token", "--seed", "2", "--json"])
     assert res.exit_code == 0, res.output
     summary = json.loads(res.output)
     assert (summary["participants"], summary["simulated"], summary["raters"]) == (1, True, 1)

@@ -81,14 +81,14 @@ def export(database_url, study_id, out, as_json):
 @click.option("--url", "base_url", help="Rate a study already running there instead (needs --token).")
 @click.option("--token", "admin_token", envvar="WISEMODEL_ADMIN_TOKEN", help="The running study's admin token (default: $WISEMODEL_ADMIN_TOKEN).")
 @click.option("--seed", default=0, show_default=True, help="Which personas rate, and the raters' LLM seed.")
-@click.option("--no-reasons", is_flag=True, help="Raters give no reasons (faster).")
+@click.option("--reasons", is_flag=True, help="Raters write a short reason with each judgement (slower).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def simulate(study_file, raters, out, database_url, base_url, admin_token, seed, no_reasons, as_json):
+def simulate(study_file, raters, out, database_url, base_url, admin_token, seed, reasons, as_json):
     "LLM-played personas take a study through the app's HTTP endpoints, and the result is exported (every participant marked simulated)."
     from wisemodel.core import read_json
     from wisemodel.app.raters import run_simulated_study
     folder = run_simulated_study(study_file, raters, seed=seed, db_url=database_url, out=out, base_url=base_url, admin_token=admin_token,
-                                 reasons=not no_reasons)
+                                 reasons=reasons)
     doc, sim = read_json(folder / "study.json"), read_json(folder / "simulation.json")
     emit({"out": str(folder), "study": doc["study"], "kind": doc["kind"], **doc["counts"], "raters": len(sim["raters"]),
           "seconds": sim["seconds"], "simulated": True}, as_json,

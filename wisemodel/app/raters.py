@@ -226,14 +226,15 @@ def rater_personas(n: int, seed: int = 0, personas=None) -> list[Persona]:
 
 # %% ../../nbs/11d_app_raters.ipynb #861cef0c
 def run_simulated_study(study, n_raters: int = 3, llm_config=None, seed: int = 0, db_url: str | None = None, out=None,
-                        base_url: str | None = None, admin_token: str | None = None, personas=None, reasons: bool = True) -> Path:
+                        base_url: str | None = None, admin_token: str | None = None, personas=None, reasons: bool = False) -> Path:
     """Run `study` (a study file, dict or config; an evaluation or a deliberation) with `n_raters` simulated raters at
     once, through its HTTP endpoints, and export it: the folder `out` (default: a new temporary folder) gets the study's
     export (`study.json`, `participants.jsonl` ... as `wisemodel serve export` writes them), `simulation.json` (who
     rated, with which LLM, how long it took) and, when this function served the study, its SQLite database
     `app.sqlite`. Without `base_url` it serves the study itself (uvicorn on 127.0.0.1, a free port) on `db_url` (default:
     that SQLite file); with `base_url`, the raters take the running study there, which needs its `admin_token`.
-    `llm_config`: the raters' LLM (`LLMConfig` fields; default the embedded model, greedy). Every participant it makes
+    `llm_config`: the raters' LLM (`LLMConfig` fields; default the embedded model, greedy); `reasons`: raters write a
+    short reason with each judgement (about half again the time with the embedded model). Every participant it makes
     is marked simulated, with its persona."""
     from wisemodel.app.db import export_replaceable
     from wisemodel.app.server import create_app
