@@ -150,9 +150,9 @@ class Setting(Base):
 
 # %% auto #0
 __all__ = ['PARTICIPANT_STAGES', 'STUDY_KINDS', 'ID_CHARS', 'EVAL_TASKS', 'RESPONSES', 'SURVEY_CHOICES', 'DEFAULT_DATABASE_URL',
-           'MIGRATIONS', 'EXPORT_SCHEMA', 'EXPORT_FILES', 'utcnow', 'new_id', 'Base', 'Context', 'Prompt', 'StudyRow',
-           'Participant', 'InterviewRow', 'Card', 'Impression', 'Vote', 'Hypothesis', 'Judgement', 'Setting',
-           'EvalItem', 'EvalAssignment', 'EvalJudgement', 'SurveyAnswer', 'database_url', 'shown_url', 'connect',
+           'MIGRATIONS', 'EXPORT_SCHEMA', 'utcnow', 'new_id', 'Base', 'Context', 'Prompt', 'StudyRow', 'Participant',
+           'InterviewRow', 'Card', 'Impression', 'Vote', 'Hypothesis', 'Judgement', 'Setting', 'EvalItem',
+           'EvalAssignment', 'EvalJudgement', 'SurveyAnswer', 'database_url', 'shown_url', 'connect',
            'migration_connection', 'check_foreign_keys', 'migrate', 'schema_revision', 'schema_differences',
            'add_prompts', 'setting', 'add_study', 'export_graph', 'study_names', 'export_study', 'export_replaceable',
            'export_studies']
@@ -390,7 +390,6 @@ def export_graph(engine: Engine, study: str | None = None):
 
 # %% ../../nbs/11_app_db.ipynb #36c25e7c
 EXPORT_SCHEMA = 1
-EXPORT_FILES = ("study.json", "participants.jsonl", "survey.jsonl", "items.jsonl", "judgements.jsonl")
 
 def _iso(t: _dt.datetime | None) -> str | None:
     if t is None: return None
