@@ -258,12 +258,12 @@ def create_app(study=None, database_url: str | None = None, llm=None, admin_toke
     the LLMs of an evaluation's `models`, by name (default: made from the study file)."""
     config = load_study(study)
     evaluating = config.kind == "evaluate"
-    engine = connect(database_url or config.database_url)
-    migrate(engine)
-    if evaluating:                                   # items first, outside any transaction: models may take a while to answer
-        from wisemodel.app.evaluation import add_items, assign_items, evaluation_routes
+    if evaluating:                                   # items first (a study file that makes none creates no database), outside
+        from wisemodel.app.evaluation import add_items, assign_items, evaluation_routes   # any transaction: models may take a while
         from wisemodel.app.items import study_items
         items, skipped = study_items(config, models)
+    engine = connect(database_url or config.database_url)
+    migrate(engine)
     with Session(engine) as s, s.begin():
         add_study(s, config.study, config.kind, config.model_dump(mode="json"), config.exclusion_rule() if evaluating else None)
         if evaluating: add_items(s, config.study, items)
