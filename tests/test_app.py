@@ -1,12 +1,13 @@
 """The participant app through its HTTP API, on SQLite and on a real PostgreSQL server: a full walk of two participants,
 the database's own rules, hostile input, LLM failures, the chat's rate limit, and many participants voting at once."""
-import contextlib, html, json, re, threading, time
+import html, json, re, time
 from concurrent.futures import ThreadPoolExecutor
 import pytest
 from fastapi.testclient import TestClient
 from conftest import free_port
 from wisemodel.articulate import CardDraft
 from wisemodel.llm import LLMConfig, LLMError
+from wisemodel.app.raters import serve_in_thread
 from wisemodel.app.server import create_app
 from wisemodel.app.study import load_study
 
@@ -77,6 +78,12 @@ def walk_to_select(client, pid):
     return confirm(client, articulate(client, sign_up(client, pid)))
 
 
+def answer_survey(client, page, **answers):
+    "The legitimacy survey at the finish: every question answered (agree unless given)."
+    ids = re.findall(r'name="q_([\w.-]+)" value="agree"', page.text)
+    return client.post("/survey", data={"csrf": csrf_of(page), **{f"q_{q}": answers.get(q, "agree") for q in ids}})
+
+
 def rows(app, table):
     from sqlalchemy import text
     with app.state.study.engine.connect() as conn:
@@ -94,8 +101,10 @@ def test_two_participants_make_a_graph(db_url, tmp_path):
     first, second = TestClient(app), TestClient(app)
     page = walk_to_select(first, "PID-1")
     assert "no other participant" in page.text
-    page = first.post("/select", data={"csrf": csrf_of(page)})
-    code = re.search(r'id="completion-code">([^<]+)<', page.text).group(1)      # one card in the context: no pairs, done
+    page = first.post("/select", data={"csrf": csrf_of(page)})               # one card in the context: no pairs, done
+    assert 'id="survey"' in page.text and "completion-code" not in page.text    # the legitimacy survey, then the code
+    page = answer_survey(first, page, fair="disagree")
+    code = re.search(r'id="completion-code">([^<]+)<', page.text).group(1)
     page = sign_up(second, "PID-2", age="41", country="NZ")
     page = confirm(second, articulate(second, page), title="Family First")
     card_id = re.search(r'name="card_id" value="([^"]+)"', page.text).group(1)
@@ -103,7 +112,8 @@ def test_two_participants_make_a_graph(db_url, tmp_path):
     assert "Did this person become wiser?" in page.text and "Story 1 of 1" in page.text
     iid = re.search(r'name="impression_id" value="(\d+)"', page.text).group(1)
     page = second.post("/relate", data={"csrf": csrf_of(page), "impression_id": iid, "verdict": "wiser", "reason": "it sees more"})
-    assert "completion-code" in page.text and second.get("/finish/graph.png").content[:4] == b"\x89PNG"
+    assert "ranked <strong>" in page.text and second.get("/finish/graph.png").content[:4] == b"\x89PNG"
+    assert "completion-code" in answer_survey(second, page).text
 
     people = {r["panel_id"]: r for r in rows(app, "participants")}
     assert set(people) == {"PID-1", "PID-2"} and people["PID-1"]["completion_code"] == code
@@ -131,7 +141,13 @@ def test_two_participants_make_a_graph(db_url, tmp_path):
     res = runner.invoke(cli, ["serve", "export", "--db", db_url, "--out", str(tmp_path / "graph"), "--json"])
     assert res.exit_code == 0 and json.loads(res.output)["judgements"] == 1, res.output
     meta = json.loads((tmp_path / "graph" / "manifest.json").read_text())["meta"]
-    assert meta["source"] == "wisemodel app" and meta["schema_revision"] == "0001" and "PID-1" not in (tmp_path / "graph.json").read_text()
+    assert meta["source"] == "wisemodel app" and meta["schema_revision"] == "0002" and "PID-1" not in (tmp_path / "graph.json").read_text()
+    survey = [json.loads(line) for line in (tmp_path / "graph" / "survey.jsonl").read_text().splitlines()]    # beside the graph
+    assert len(survey) == 6 and {(a["question_id"], a["answer"]) for a in survey if a["participant_id"] == people["PID-1"]["participant_id"]} == \
+        {("represented", "agree"), ("fair", "disagree"), ("learned", "agree")}
+    exported = {p["participant_id"]: p for p in map(json.loads, (tmp_path / "graph" / "participants.jsonl").read_text().splitlines())}
+    assert exported[people["PID-2"]["participant_id"]]["demographics"] == {"age": "41", "country": "NZ"}
+    assert all(p["finished_at"] and not p["simulated"] for p in exported.values())
 
 
 def test_database_enforces_the_rules(db_url):
@@ -224,7 +240,20 @@ def test_hostile_input_is_refused_or_escaped(tmp_path):
     judge = {"csrf": csrf_of(page), "impression_id": iid, "verdict": "not_wiser", "reason": EVIL}
     page = evil.post("/relate", data=judge)
     assert evil.post("/relate", data=judge).status_code == 409 and len(rows(app, "judgements")) == 1
-    assert "completion-code" in page.text and "<script>" not in page.text and "&lt;script&gt;" in page.text
+    assert 'id="survey"' in page.text and "<script>" not in page.text and "&lt;script&gt;" in page.text
+    # the survey: only its answers, once
+    res = evil.post("/survey", data={"csrf": csrf_of(page), "q_represented": EVIL, "q_fair": "agree", "q_learned": "agree"})
+    assert res.status_code == 400 and "answer every question" in error_of(res) and not rows(app, "survey_answers")
+    survey = {"csrf": csrf_of(page), "q_represented": "neutral", "q_fair": "agree", "q_learned": "agree", "q_" + EVIL: EVIL}
+    page = evil.post("/survey", data=survey)
+    assert "completion-code" in page.text and evil.post("/survey", data=survey).status_code == 409
+    assert sorted(r["question_id"] for r in rows(app, "survey_answers")) == ["fair", "learned", "represented"]
+    # only the study's simulated raters sign up as a persona (they give the admin token)
+    pretender = TestClient(app)
+    for token in ({}, {"simulation_token": "guess"}):
+        res = pretender.post("/consent", data={"csrf": csrf_of(pretender.get("/")), "agree": "yes", "persona": "amara", **token})
+        assert res.status_code == 403 and "simulated raters" in error_of(res)
+    assert not any(r["simulated"] for r in rows(app, "participants"))
     # the finish picture is an image; the admin view escapes everything and needs its token
     assert evil.get("/finish/graph.png").headers["content-type"] == "image/png"
     assert "Admin token" in evil.get("/admin").text and evil.get("/admin/graph.json").status_code == 403
@@ -300,20 +329,9 @@ def test_chat_is_rate_limited(tmp_path):
     assert [t["text"] for t in state["transcript"] if t["role"] == "participant"] == list(ANSWERS[:2])   # the refused one is not kept
 
 
-@contextlib.contextmanager
 def serving(app):
     "The app on a free loopback port, in a thread of this process, for real concurrent HTTP clients."
-    import uvicorn
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 30
-    while not server.started and time.time() < deadline: time.sleep(0.05)
-    try: yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
+    return serve_in_thread(app)
 
 
 def test_many_participants_vote_at_once(db_url):

@@ -49,6 +49,10 @@ def test_a_participant_walks_through_every_screen(chromium, tmp_path):
             page.check("input[value=wiser]" if i == 0 else "input[value=unsure]")
             page.fill("#reason", f"reason {i}")
             page.click("#judge")
+        assert "ranked" in page.inner_text("#standing") or "Not enough" in page.inner_text("#standing")   # where their card stands
+        for question, answer in (("represented", "agree"), ("fair", "neutral"), ("learned", "agree")):   # then the legitimacy survey
+            page.check(f"input[name=q_{question}][value={answer}]")
+        page.click("#send-survey")
         code = page.inner_text("#completion-code")
         assert page.get_attribute("#completion-link", "href").endswith(f"cc={code}")
         deadline = time.time() + 60                        # the picture of their context: drawn once the page is there
@@ -66,5 +70,47 @@ def test_a_participant_walks_through_every_screen(chromium, tmp_path):
     assert len([v for v in rows(app, "votes") if v["participant_id"] == me["participant_id"]]) == 1
     judged = [j for j in rows(app, "judgements") if j["participant_id"] == me["participant_id"]]
     assert sorted((j["verdict"], j["reason"]) for j in judged) == [("unsure", "reason 1"), ("wiser", "reason 0")]
+    assert sorted((a["question_id"], a["answer"]) for a in rows(app, "survey_answers")) == [("fair", "neutral"), ("learned", "agree"), ("represented", "agree")]
     shown = [i for i in rows(app, "impressions") if i["participant_id"] == me["participant_id"]]
     assert sorted(i["stage"] for i in shown) == ["relate", "relate", "select", "select"]
+
+
+def test_a_participant_judges_an_evaluation(chromium, tmp_path):
+    "An evaluation study in a real browser: sign-up, every item by clicking (a reason each), the closing survey, the completion code."
+    from test_app_evaluate import evaluation, write_run
+    app = create_app(evaluation(write_run(tmp_path), survey=["fair", {"id": "trust", "text": "I would trust the answers I read."}]),
+                     f"sqlite:///{tmp_path}/app.sqlite", admin_token="tok")
+    with serving(app) as url:
+        context = chromium.new_context()
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(f"{url}/?PROLIFIC_PID=EVAL-1")
+        page.fill("input[name=demo_age]", "52")
+        page.check("input[name=agree]")
+        page.click("#start")
+        clicked = []
+        while page.locator("#question").count():
+            count = page.inner_text("#count")
+            if page.locator("#answer-B").count():             # two answers: the wiser (or the tuned) one is B
+                assert page.inner_text("#answer-A") and page.inner_text("#answer-B")
+                page.check("input[name=response][value=B]")
+                clicked.append("B")
+            else:                                             # one answer with the values explain named for it
+                assert page.locator("article.card").count() >= 1
+                page.check("input[name=response][value=partly]")
+                clicked.append("partly")
+            page.fill("#reason", f"reason for {count}")
+            page.click("#judge")
+        assert len(clicked) == 4 and page.locator("#completion-code").count() == 0
+        page.check("input[name=q_fair][value=agree]")
+        page.check("input[name=q_trust][value=neutral]")
+        page.click("#send-survey")
+        code = page.inner_text("#completion-code")
+        assert page.get_attribute("#completion-link", "href").endswith(f"cc={code}")
+        context.close()
+    [me] = rows(app, "participants")
+    demo = me["demographics"] if isinstance(me["demographics"], dict) else json.loads(me["demographics"])
+    assert (me["stage"], me["completion_code"], demo, me["prompt_id"]) == ("finish", code, {"age": "52"}, None)
+    judged = sorted(rows(app, "eval_judgements"), key=lambda j: j["created"])
+    assert [j["response"] for j in judged] == clicked and [j["reason"] for j in judged] == [f"reason for Item {i} of 4" for i in range(1, 5)]
+    assert sorted((a["question_id"], a["answer"]) for a in rows(app, "survey_answers")) == [("fair", "agree"), ("trust", "neutral")]

@@ -24,10 +24,10 @@ class Turn(BaseModel):
     text: str
 
 # %% auto #0
-__all__ = ['QUESTIONS', 'PERSONA_INSTRUCTIONS', 'WRITER_INSTRUCTIONS', 'Stage', 'Turn', 'CardDraft', 'show_card', 'Interview',
-           'accepts', 'start', 'step', 'show_guess', 'Participant', 'HumanParticipant', 'ScriptedParticipant',
-           'SimulatedParticipant', 'writer_messages', 'repair_draft', 'draft_from_words', 'CardWriting', 'write_card',
-           'Articulation', 'articulate']
+__all__ = ['QUESTIONS', 'PERSONA_INSTRUCTIONS', 'WRITER_INSTRUCTIONS', 'FILLER_POLICIES', 'Stage', 'Turn', 'CardDraft',
+           'show_card', 'Interview', 'accepts', 'start', 'step', 'show_guess', 'Participant', 'HumanParticipant',
+           'ScriptedParticipant', 'SimulatedParticipant', 'writer_messages', 'repair_draft', 'draft_from_words',
+           'CardWriting', 'write_card', 'Articulation', 'articulate']
 
 # %% ../nbs/05_articulate.ipynb #fb9b4e7f
 class CardDraft(BaseModel):
@@ -231,6 +231,9 @@ def _cut_instrumental(policy: str) -> tuple[str, str | None]:
     if len(cut.split()) < 2: return policy, None
     return cut, f"cut the instrumental tail '{policy[len(cut):].strip()}'"
 
+FILLER_POLICIES = ("MOMENTS when what matters to me is at stake", "FEELINGS that tell me something important is happening",
+                   "CHOICES where I can act on what I care about")   # a card needs three policies: when the words give fewer
+
 def repair_draft(draft: CardDraft, state: Interview | None = None) -> tuple[CardDraft, list[str]]:
     "Deterministic repairs of what lint flags and a small model gets wrong; returns the draft and what was changed."
     repairs, policies = [], []
@@ -250,7 +253,10 @@ def repair_draft(draft: CardDraft, state: Interview | None = None) -> tuple[Card
             if len(policies) >= 3: break
             p, _ = _repair_lead(phrase)
             if p.lower() not in (q.lower() for q in policies):
-                policies.append(p); repairs.append(f"added a policy from the participant's words: '{p}'")
+                policies.append(p[:120]); repairs.append(f"added a policy from the participant's words: '{p[:120]}'")
+    for extra in FILLER_POLICIES:                 # still fewer than a card needs (repeats dropped, too few words to draw on)
+        if len(policies) >= 3: break
+        if extra.lower() not in (q.lower() for q in policies): policies.append(extra); repairs.append(f"added a general policy: '{extra}'")
     title = re.sub(r"\s*\bmeaningful(ly)?\b\s*", " ", draft.title, flags=re.IGNORECASE).strip() or "My Value"
     description = re.sub(r"\s*\bmeaningful(ly)?\b\s*", " ", draft.description, flags=re.IGNORECASE).strip()
     if title != draft.title: repairs.append("title: removed 'meaningful'")
@@ -268,8 +274,7 @@ def draft_from_words(state: Interview) -> CardDraft:
     words = re.findall(r"[A-Za-z']+", what)
     title = " ".join(w.capitalize() for w in words[:4]) or "My Value"
     policies = [_repair_lead(p)[0] for p in _phrases(state.attention)][:7]
-    for extra in ("MOMENTS when what matters to me is at stake", "FEELINGS that tell me something important is happening",
-                  "CHOICES where I can act on what I care about"):
+    for extra in FILLER_POLICIES:
         if len(policies) >= 3: break
         policies.append(extra)
     return CardDraft(title=title[:60], description=what[:200], policies=[p[:120] for p in policies])

@@ -318,13 +318,16 @@ def local_dtype(config: LLMConfig) -> str:
     if config.dtype != "auto": return config.dtype
     return "bfloat16" if bf16_supported(config.device or "cpu") else "float32"
 
+_LOADING = threading.Lock()   # one load at a time: threads (the app's requests, simulated raters) would load a model twice,
+                              # and transformers' lazy imports fail when two threads make them at once
+
 def _load_local(config: LLMConfig):
-    return _load_stamped(config.model, config.device, local_dtype(config), weights_stamp(config.model))
+    with _LOADING: return _load_stamped(config.model, config.device, local_dtype(config), weights_stamp(config.model))
 
 @functools.lru_cache(maxsize=4)
 def _load_stamped(model: str, device: str | None, dtype: str, stamp: str | None):
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM, AutoTokenizer, LogitsProcessor  # noqa: F401 (imported here, under the lock)
     path = smollm2_checkpoint() if model == DEFAULT_MODEL else model
     tokenizer = AutoTokenizer.from_pretrained(path)
     lm = AutoModelForCausalLM.from_pretrained(path, dtype=getattr(torch, dtype)).to(device or "cpu").eval()

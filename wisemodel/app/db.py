@@ -4,16 +4,17 @@
 
 # %% ../../nbs/11_app_db.ipynb #58027a54
 from __future__ import annotations
-import datetime as _dt, json, os, secrets
+import contextlib, datetime as _dt, json, os, secrets
 from pathlib import Path
-from sqlalchemy import (JSON, Boolean, CheckConstraint, DateTime, ForeignKey, Integer, MetaData, String, Text,
-                        UniqueConstraint, create_engine, event, func, select)
+from sqlalchemy import (JSON, Boolean, CheckConstraint, DateTime, ForeignKey, ForeignKeyConstraint, Integer, MetaData, String, Text,
+                        UniqueConstraint, create_engine, event, false, func, select)
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from ..core import InputError
 from ..graph import STAGES, VERDICTS
 
-PARTICIPANT_STAGES = ("articulate", "select", "relate", "finish")   # where a participant is in the study, in order
+PARTICIPANT_STAGES = ("articulate", "select", "relate", "evaluate", "finish")   # where a participant is: deliberation, evaluation
+STUDY_KINDS = ("deliberate", "evaluate")
 ID_CHARS = 64
 
 def utcnow() -> _dt.datetime: return _dt.datetime.now(_dt.timezone.utc)
@@ -42,16 +43,29 @@ class Prompt(Base):
     context_id: Mapped[str] = _ref("contexts.context_id")
     text: Mapped[str] = mapped_column(Text)
 
+class StudyRow(Base):
+    "A study served from this database: its kind and its settings (the study file as the app last read it)."
+    __tablename__ = "studies"
+    study: Mapped[str] = mapped_column(String(ID_CHARS), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    config: Mapped[dict] = mapped_column(default=dict)
+    exclusion_rule: Mapped[str | None] = mapped_column(Text)     # evaluation studies: who is left out of the figures
+    created: Mapped[_dt.datetime] = mapped_column(default=utcnow)
+    __table_args__ = (CheckConstraint(_in("kind", STUDY_KINDS), name="kind"),)
+
 class Participant(Base):
     __tablename__ = "participants"
     participant_id: Mapped[str] = mapped_column(String(ID_CHARS), primary_key=True)
-    study: Mapped[str] = mapped_column(String(ID_CHARS))
+    study: Mapped[str] = _ref("studies.study")
     panel_id: Mapped[str | None] = mapped_column(String(ID_CHARS))      # e.g. a Prolific PID, from the sign-up URL
-    prompt_id: Mapped[str] = _ref("prompts.prompt_id")
+    prompt_id: Mapped[str | None] = _ref("prompts.prompt_id", nullable=True)   # deliberation: the prompt they deliberate on
     stage: Mapped[str] = mapped_column(String(16), default="articulate")
     demographics: Mapped[dict] = mapped_column(default=dict)
     completion_code: Mapped[str | None] = mapped_column(String(ID_CHARS))
+    simulated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())   # an LLM-played persona
+    persona: Mapped[str | None] = mapped_column(String(ID_CHARS))        # ... and which one
     created: Mapped[_dt.datetime] = mapped_column(default=utcnow)
+    finished: Mapped[_dt.datetime | None] = mapped_column()            # when they reached the finish screen
     __table_args__ = (UniqueConstraint("study", "panel_id"), CheckConstraint(_in("stage", PARTICIPANT_STAGES), name="stage"))
 
 class InterviewRow(Base):
@@ -135,10 +149,72 @@ class Setting(Base):
     value: Mapped[str] = mapped_column(Text)
 
 # %% auto #0
-__all__ = ['PARTICIPANT_STAGES', 'ID_CHARS', 'DEFAULT_DATABASE_URL', 'MIGRATIONS', 'utcnow', 'new_id', 'Base', 'Context',
-           'Prompt', 'Participant', 'InterviewRow', 'Card', 'Impression', 'Vote', 'Hypothesis', 'Judgement', 'Setting',
-           'database_url', 'shown_url', 'connect', 'migrate', 'schema_revision', 'schema_differences', 'add_prompts',
-           'setting', 'export_graph']
+__all__ = ['PARTICIPANT_STAGES', 'STUDY_KINDS', 'ID_CHARS', 'EVAL_TASKS', 'RESPONSES', 'SURVEY_CHOICES', 'DEFAULT_DATABASE_URL',
+           'MIGRATIONS', 'EXPORT_SCHEMA', 'utcnow', 'new_id', 'Base', 'Context', 'Prompt', 'StudyRow', 'Participant',
+           'InterviewRow', 'Card', 'Impression', 'Vote', 'Hypothesis', 'Judgement', 'Setting', 'EvalItem',
+           'EvalAssignment', 'EvalJudgement', 'SurveyAnswer', 'database_url', 'shown_url', 'connect',
+           'migration_connection', 'check_foreign_keys', 'migrate', 'schema_revision', 'schema_differences',
+           'add_prompts', 'setting', 'add_study', 'export_graph', 'study_names', 'export_study', 'export_replaceable',
+           'export_studies']
+
+# %% ../../nbs/11_app_db.ipynb #0810677d
+EVAL_TASKS = ("pairwise", "legibility", "distinguish")
+RESPONSES = {"pairwise": ("A", "B", "same"), "distinguish": ("A", "B"), "legibility": ("yes", "partly", "no")}
+SURVEY_CHOICES = ("agree", "neutral", "disagree")
+
+class EvalItem(Base):
+    "One thing to judge: a prompt and its answers (two, or one with the cards `explain` named for it)."
+    __tablename__ = "eval_items"
+    item_id: Mapped[str] = mapped_column(String(ID_CHARS), primary_key=True)
+    study: Mapped[str] = _ref("studies.study", index=True)
+    task: Mapped[str] = mapped_column(String(16))
+    prompt_id: Mapped[str] = mapped_column(String(ID_CHARS))
+    context_id: Mapped[str | None] = mapped_column(String(ID_CHARS))
+    prompt: Mapped[str] = mapped_column(Text)
+    answers: Mapped[dict]                        # model name -> answer text
+    cards: Mapped[list]                          # legibility: [{card_id, title, policies}]
+    attention_check: Mapped[bool] = mapped_column(Boolean)
+    expected: Mapped[str | None] = mapped_column(String(ID_CHARS))     # attention checks: the careful rater's choice
+    source: Mapped[dict]
+    created: Mapped[_dt.datetime] = mapped_column(default=utcnow)
+    __table_args__ = (CheckConstraint(_in("task", EVAL_TASKS), name="task"),
+                      CheckConstraint("(expected IS NOT NULL) = attention_check", name="expected"))
+
+class EvalAssignment(Base):
+    "An item given to a participant: in which position, and which model's answer was shown as A (left) and B."
+    __tablename__ = "eval_assignments"
+    participant_id: Mapped[str] = mapped_column(String(ID_CHARS), ForeignKey("participants.participant_id"), primary_key=True)
+    item_id: Mapped[str] = mapped_column(String(ID_CHARS), ForeignKey("eval_items.item_id"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    shown: Mapped[list]
+    created: Mapped[_dt.datetime] = mapped_column(default=utcnow)
+    __table_args__ = (UniqueConstraint("participant_id", "position"),)
+
+class EvalJudgement(Base):
+    "What a participant clicked for an assigned item, and what it means (`choice`: a model, tie, yes, partly or no)."
+    __tablename__ = "eval_judgements"
+    judgement_id: Mapped[str] = mapped_column(String(ID_CHARS), primary_key=True)
+    participant_id: Mapped[str] = mapped_column(String(ID_CHARS))
+    item_id: Mapped[str] = mapped_column(String(ID_CHARS), index=True)
+    task: Mapped[str] = mapped_column(String(16))
+    shown: Mapped[list]
+    response: Mapped[str] = mapped_column(String(16))
+    choice: Mapped[str] = mapped_column(String(ID_CHARS))
+    reason: Mapped[str | None] = mapped_column(Text)
+    created: Mapped[_dt.datetime] = mapped_column(default=utcnow)
+    __table_args__ = (UniqueConstraint("participant_id", "item_id"),
+                      ForeignKeyConstraint(["participant_id", "item_id"], ["eval_assignments.participant_id", "eval_assignments.item_id"]),
+                      CheckConstraint(" OR ".join(f"(task = '{t}' AND {_in('response', r)})" for t, r in RESPONSES.items()), name="response"))
+
+class SurveyAnswer(Base):
+    "A participant's answer to one closing survey question (the text they were shown is kept with it)."
+    __tablename__ = "survey_answers"
+    participant_id: Mapped[str] = mapped_column(String(ID_CHARS), ForeignKey("participants.participant_id"), primary_key=True)
+    question_id: Mapped[str] = mapped_column(String(ID_CHARS), primary_key=True)
+    question: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(String(16))
+    created: Mapped[_dt.datetime] = mapped_column(default=utcnow)
+    __table_args__ = (CheckConstraint(_in("answer", SURVEY_CHOICES), name="answer"),)
 
 # %% ../../nbs/11_app_db.ipynb #06c0f9c6
 DEFAULT_DATABASE_URL = "sqlite:///wisemodel-app.sqlite"
@@ -190,15 +266,33 @@ def _alembic_config():
     config.set_main_option("script_location", str(MIGRATIONS))
     return config
 
+@contextlib.contextmanager
+def migration_connection(engine: Engine):
+    """A connection to migrate with. On SQLite, foreign keys are off while it is open (a migration that rebuilds a
+    table others refer to drops it first); they can be switched only outside a transaction, so this is done on the
+    driver's connection before the migration begins. `check_foreign_keys` checks them before the migration commits."""
+    with engine.connect() as conn:
+        raw = conn.connection.driver_connection if conn.dialect.name == "sqlite" else None
+        if raw is not None: raw.execute("PRAGMA foreign_keys=OFF")
+        try: yield conn
+        finally:
+            if raw is not None: raw.execute("PRAGMA foreign_keys=ON")
+
+def check_foreign_keys(conn):
+    "Refuse (roll back) a SQLite migration that left rows whose foreign keys point nowhere."
+    if conn.dialect.name == "sqlite" and (broken := conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()):
+        raise RuntimeError(f"the migration would leave rows whose foreign keys point nowhere (table, row, parent): {broken[:5]}")
+
 def migrate(engine: Engine) -> str:
     "Upgrade the database to the newest schema revision (creating the tables on first use); returns the revision."
     from alembic import command
     from sqlalchemy.exc import OperationalError
     config = _alembic_config()
     try:
-        with engine.begin() as conn:
+        with migration_connection(engine) as conn, conn.begin():
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
+            check_foreign_keys(conn)
     except OperationalError as err:
         reason = str(err.orig).strip().splitlines()[0] if err.orig else str(err)
         raise InputError(f"cannot open the database {shown_url(str(engine.url))} ({reason}).", field="DATABASE_URL",
@@ -234,6 +328,18 @@ def setting(session: Session, key: str, make) -> str:
     if row is None:
         row = Setting(key=key, value=make()); session.add(row); session.flush()
     return row.value
+
+def add_study(session: Session, name: str, kind: str, config: dict, exclusion_rule: str | None = None) -> StudyRow:
+    "Record the study `name` (a new one, or the same kind again with its settings as read now); refuse a change of kind."
+    row = session.get(StudyRow, name)
+    if row is None:
+        row = StudyRow(study=name, kind=kind, config=config, exclusion_rule=exclusion_rule); session.add(row)
+    elif row.kind != kind:
+        raise InputError(f"this database already holds a study called '{name}' of kind {row.kind}; this one is of kind {kind}.", field="study",
+                         fix="give this study another name (`study:` in its file), or use another database.")
+    else: row.config, row.exclusion_rule = config, exclusion_rule
+    session.flush()
+    return row
 
 # %% ../../nbs/11_app_db.ipynb #8e739d77
 def _table(rows, columns):
@@ -281,3 +387,79 @@ def export_graph(engine: Engine, study: str | None = None):
         edges=_table([{"participant_id": j.participant_id, "context_id": j.context_id, "from_card": j.from_card, "to_card": j.to_card,
                        "verdict": j.verdict, "story": j.story, "reason": j.reason, "count": 1, "created": j.created} for j in judged],
                      ["participant_id", "context_id", "from_card", "to_card", "verdict", "story", "reason", "count", "created"])).validate()
+
+# %% ../../nbs/11_app_db.ipynb #36c25e7c
+EXPORT_SCHEMA = 1
+
+def _iso(t: _dt.datetime | None) -> str | None:
+    if t is None: return None
+    return (t if t.tzinfo else t.replace(tzinfo=_dt.timezone.utc)).astimezone(_dt.timezone.utc).isoformat()
+
+def _jsonl(path: Path, rows) -> None:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False, sort_keys=False) + "\n" for r in rows), encoding="utf-8")
+
+def study_names(engine: Engine) -> dict[str, str]:
+    "The studies of a database and their kinds (a study whose participants came before the `studies` table is a deliberation)."
+    with Session(engine) as s:
+        kinds = dict(s.execute(select(StudyRow.study, StudyRow.kind)).all())
+        for name in s.scalars(select(Participant.study).distinct()): kinds.setdefault(name, "deliberate")
+    return dict(sorted(kinds.items()))
+
+def export_study(engine: Engine, study: str, out) -> dict:
+    "Write the study's export files into the folder `out` (replaced whole); returns `study.json`."
+    from wisemodel.core import atomic_dir
+    out = Path(out)
+    with Session(engine) as s:
+        row = s.get(StudyRow, study)
+        kind = row.kind if row else "deliberate"
+        people = s.scalars(select(Participant).where(Participant.study == study).order_by(Participant.participant_id)).all()
+        ids = [p.participant_id for p in people]
+        survey = s.scalars(select(SurveyAnswer).where(SurveyAnswer.participant_id.in_(ids))
+                           .order_by(SurveyAnswer.participant_id, SurveyAnswer.question_id)).all()
+        items = s.scalars(select(EvalItem).where(EvalItem.study == study).order_by(EvalItem.item_id)).all()
+        judged = s.scalars(select(EvalJudgement).where(EvalJudgement.participant_id.in_(ids)).order_by(EvalJudgement.judgement_id)).all()
+    if row is None and not people: raise InputError(f"the database holds no study '{study}'.", field="--study", fix=f"use one of {list(study_names(engine))}.")
+    graph = export_graph(engine, study) if kind == "deliberate" else None
+    counts = {"participants": len(people), "judgements": len(judged) if graph is None else len(graph.edges), "items": len(items),
+              "survey_answers": len(survey)}
+    doc = {"study": study, "kind": kind, "exported_at": utcnow().isoformat(timespec="seconds"), "schema": EXPORT_SCHEMA,
+           "config": row.config if row else {}, "exclusion_rule": row.exclusion_rule if row else None, "counts": counts,
+           "database": shown_url(str(engine.url)), "schema_revision": schema_revision(engine)}
+    with atomic_dir(out) as tmp:
+        if graph is not None: graph.save(tmp)
+        (tmp / "study.json").write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        _jsonl(tmp / "participants.jsonl", ({"participant_id": p.participant_id, "study": p.study, "panel_id": p.panel_id,
+                                             "demographics": dict(p.demographics or {}), "simulated": bool(p.simulated), "persona": p.persona,
+                                             "started_at": _iso(p.created), "finished_at": _iso(p.finished)} for p in people))
+        _jsonl(tmp / "survey.jsonl", ({"participant_id": a.participant_id, "question_id": a.question_id, "question": a.question,
+                                       "answer": a.answer, "created_at": _iso(a.created)} for a in survey))
+        if kind == "evaluate":
+            _jsonl(tmp / "items.jsonl", ({"item_id": i.item_id, "task": i.task, "prompt_id": i.prompt_id, "context_id": i.context_id,
+                                          "prompt": i.prompt, "answers": i.answers, "cards": i.cards, "attention_check": bool(i.attention_check),
+                                          "expected": i.expected, "source": i.source} for i in items))
+            _jsonl(tmp / "judgements.jsonl", ({"judgement_id": j.judgement_id, "participant_id": j.participant_id, "item_id": j.item_id,
+                                               "task": j.task, "shown": list(j.shown), "response": j.response, "choice": j.choice,
+                                               "reason": j.reason, "created_at": _iso(j.created)} for j in judged))
+    return doc
+
+def _is_export(folder: Path) -> bool:
+    return folder.is_dir() and ((folder / "study.json").exists() or (folder / "manifest.json").exists())
+
+def export_replaceable(folder: Path, holds_studies: bool = False) -> bool:
+    "Whether an export may be written to `folder`: absent, empty, an earlier export (or, for several studies, holding only earlier exports)."
+    if not folder.exists(): return True
+    if not folder.is_dir(): return False
+    entries = [e for e in folder.iterdir() if not e.name.startswith(".")]
+    return not entries or _is_export(folder) or (holds_studies and all(_is_export(e) for e in entries))
+
+def export_studies(engine: Engine, out, study: str | None = None) -> dict[str, dict]:
+    """Export `study`, or every study of the database: into `out` when there is one, else `out/<study>/` each. A folder
+    that is there and is not an earlier export is never replaced."""
+    out = Path(out)
+    names = [study] if study else list(study_names(engine))
+    if not names: raise InputError(f"{shown_url(str(engine.url))} holds no study yet.", field="--db", fix="serve a study first, or pass the database it used.")
+    targets = {n: out if len(names) == 1 else out / n for n in names}
+    for target in {out, *targets.values()}:
+        if not export_replaceable(target, holds_studies=target == out and len(names) > 1):
+            raise InputError("exists and is not an earlier export of a study; refusing to replace it.", file=target, fix="choose another --out.")
+    return {n: export_study(engine, n, t) for n, t in targets.items()}

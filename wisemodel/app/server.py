@@ -18,10 +18,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.middleware.sessions import SessionMiddleware
 from ..articulate import CardDraft, Interview, Stage, show_guess, start, step, write_card
-from .study import (FIELD_CHARS, MESSAGE_CHARS, REASON_CHARS, Interviewer, InterviewerUnavailable, RateLimit, Refusal,
-                                 StudyConfig, load_study, participant_text, study_prompts)
-from .db import (Card, Context, Hypothesis, Impression, InterviewRow, Judgement, Participant, Prompt, Vote,
-                              add_prompts, connect, export_graph, migrate, new_id, setting, shown_url, utcnow)
+from .study import (FIELD_CHARS, MESSAGE_CHARS, REASON_CHARS, EvaluationStudyConfig, Interviewer, InterviewerUnavailable,
+                                 RateLimit, Refusal, StudyConfig, load_study, participant_text, study_prompts)
+from .db import (SURVEY_CHOICES, Card, Context, Hypothesis, Impression, InterviewRow, Judgement, Participant, Prompt,
+                              SurveyAnswer, Vote, add_prompts, add_study, connect, export_graph, export_study, migrate, new_id, setting,
+                              shown_url, utcnow)
 
 CSP = "default-src 'self'; script-src 'none'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 PANEL_PARAMS = ("PROLIFIC_PID", "panel_id", "workerId", "pid")    # where a panel puts its participant id in the link
@@ -31,11 +32,13 @@ def _package_dir() -> Path:
     return Path(wisemodel.__file__).resolve().parent / "app"
 
 class Study:
-    "What the app's requests share: the study, its database, its interviewer, the limits."
-    def __init__(self, config: StudyConfig, engine, llm=None, admin_token: str | None = None):
+    "What the app's requests share: the study, its database, its interviewer (a deliberation) or items (an evaluation), the limits."
+    def __init__(self, config: StudyConfig | EvaluationStudyConfig, engine, llm=None, admin_token: str | None = None):
         self.config, self.engine, self._llm, self.llm_lock = config, engine, llm, threading.Lock()
         self.admin_token = admin_token or os.environ.get("WISEMODEL_ADMIN_TOKEN") or secrets.token_urlsafe(18)
-        self.chat_limit = RateLimit(config.chat_messages_per_minute, 60.0)
+        self.chat_limit = RateLimit(getattr(config, "chat_messages_per_minute", 10), 60.0)
+        self.items: list[dict] = []                               # an evaluation: its items (`wisemodel.app.items`) ...
+        self.skipped: list[dict] = []                             # ... and the prompts that made no pair, and why
         self.working, self.working_lock = {}, threading.Lock()    # (task, participant id) -> the thread doing it
 
     @property
@@ -74,8 +77,12 @@ def _at(me: Participant, stage: str):
 
 def _completion_code(study: Study) -> str: return study.config.completion_code or secrets.token_hex(4).upper()
 
+def finish(study: Study, me: Participant):
+    "The participant is done: on to the finish screen, with their completion code and the time."
+    me.stage, me.completion_code, me.finished = "finish", _completion_code(study), utcnow()
+
 # %% auto #0
-__all__ = ['CSP', 'PANEL_PARAMS', 'Study', 'in_background', 'busy', 'create_app']
+__all__ = ['CSP', 'PANEL_PARAMS', 'Study', 'finish', 'in_background', 'busy', 'create_app']
 
 # %% ../../nbs/11b_app_server.ipynb #40d0d437
 def _assign_cards(study: Study, s: Session, me: Participant) -> list[Impression]:
@@ -159,7 +166,7 @@ def _assign_pairs(study: Study, pid: str):
         for hid in hyp_ids:
             s.add(Impression(participant_id=pid, stage="relate", prompt_id=me.prompt_id, context_id=s.get(Hypothesis, hid).context_id,
                              hypothesis_id=hid))
-        if not hyp_ids: me.stage, me.completion_code = "finish", _completion_code(study)
+        if not hyp_ids: finish(study, me)
 
 # %% ../../nbs/11b_app_server.ipynb #4a9bccf0
 def in_background(study: Study, key: tuple, work, wait: float = 2.0) -> bool:
@@ -217,16 +224,54 @@ def _admin_ok(study: Study, request: Request) -> bool:
     mark = hashlib.sha256(study.admin_token.encode()).hexdigest()
     return isinstance(request.session.get("admin"), str) and hmac.compare_digest(request.session["admin"], mark)
 
-def create_app(study=None, database_url: str | None = None, llm=None, admin_token: str | None = None, https_only: bool = False) -> FastAPI:
-    "The participant app for `study` (a `StudyConfig`, a YAML file or None), on `database_url` (else the study's, $DATABASE_URL, SQLite)."
+def _simulated_persona(study: Study, form) -> str | None:
+    "The persona a simulated rater signs up as (`wisemodel.app.raters`): only with the admin token, so no participant can claim it."
+    persona = form.get("persona")
+    if not persona: return None
+    token = form.get("simulation_token")
+    if not (isinstance(token, str) and hmac.compare_digest(token.encode(), study.admin_token.encode())):
+        raise Refusal(403, "Only the study's simulated raters sign up as a persona, and they give the admin token; this sign-up did not.")
+    persona = participant_text(persona, "persona", FIELD_CHARS)
+    if not all(ch.isalnum() or ch in "-_." for ch in persona): raise Refusal(400, "A persona id is letters, digits, - _ and . only.")
+    return persona
+
+def _survey_todo(study: Study, s: Session, me: Participant) -> list:
+    "The closing survey's questions the participant has not answered yet."
+    answered = set(s.scalars(select(SurveyAnswer.question_id).where(SurveyAnswer.participant_id == me.participant_id)))
+    return [q for q in study.config.survey_questions() if q.id not in answered]
+
+def _standing(study: Study, card: Card | None) -> dict | None:
+    "Where the participant's card stands now: its Γ_∞ rank among the cards of its context, its label, the three ranked first."
+    if card is None: return None
+    from wisemodel.aggregate import wise_values
+    try: ranks = wise_values(export_graph(study.engine, study.config.study), "inf", context=card.context_id)
+    except Exception: return None                    # too little in the graph yet to rank (no votes, no edges)
+    mine = ranks[ranks.card == card.card_id]
+    if not len(mine): return None
+    r = mine.iloc[0]
+    return {"rank": int(r["rank"]), "of": int(len(ranks)), "label": r.get("label"), "top": [str(t) for t in ranks.sort_values("rank").title.head(3)]}
+
+def create_app(study=None, database_url: str | None = None, llm=None, admin_token: str | None = None, https_only: bool = False,
+               models: dict | None = None) -> FastAPI:
+    """The participant app for `study` (a deliberation or evaluation study, a YAML file, or None: the default deliberation),
+    on `database_url` (else the study's, $DATABASE_URL, SQLite). `llm`: the interviewer of a deliberation; `models`:
+    the LLMs of an evaluation's `models`, by name (default: made from the study file)."""
     config = load_study(study)
+    evaluating = config.kind == "evaluate"
+    if evaluating:                                   # items first (a study file that makes none creates no database), outside
+        from wisemodel.app.evaluation import add_items, assign_items, evaluation_routes   # any transaction: models may take a while
+        from wisemodel.app.items import study_items
+        items, skipped = study_items(config, models)
     engine = connect(database_url or config.database_url)
     migrate(engine)
     with Session(engine) as s, s.begin():
-        add_prompts(s, study_prompts(config))
+        add_study(s, config.study, config.kind, config.model_dump(mode="json"), config.exclusion_rule() if evaluating else None)
+        if evaluating: add_items(s, config.study, items)
+        else: add_prompts(s, study_prompts(config))
         secret = os.environ.get("WISEMODEL_SECRET") or setting(s, "session_secret", lambda: secrets.token_urlsafe(32))
     st = Study(config, engine, llm=llm, admin_token=admin_token)
-    st.interviewer                                   # made now: a config it cannot be made from fails at start, not mid-interview
+    if evaluating: st.items, st.skipped = items, skipped
+    else: st.interviewer                             # made now: a config it cannot be made from fails at start, not mid-interview
     st.templates = Jinja2Templates(directory=str(_package_dir() / "templates"))
     app = FastAPI(title=f"wisemodel study {config.study}", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.study = st
@@ -269,21 +314,28 @@ def create_app(study=None, database_url: str | None = None, llm=None, admin_toke
             raise Refusal(400, "The panel id from the link is not valid: open the link from your panel again.")
         answers = {q: participant_text(form.get(f"demo_{q}"), q, FIELD_CHARS, required=False) for q in config.demographics}
         answers = {q: a for q, a in answers.items() if a}
-        pid = new_id("u")
+        persona = _simulated_persona(st, form)
+        me = Participant(participant_id=new_id("u"), study=config.study, panel_id=panel_id, demographics=answers,
+                         simulated=persona is not None, persona=persona)
         try:
             with st.session() as s, s.begin():
-                used = dict(s.execute(select(Participant.prompt_id, func.count()).group_by(Participant.prompt_id)).all())
-                prompt = min(s.scalars(select(Prompt).where(Prompt.prompt_id.in_([p[0] for p in study_prompts(config)]))).all(),
-                             key=lambda p: (used.get(p.prompt_id, 0), p.prompt_id))
-                s.add(Participant(participant_id=pid, study=config.study, panel_id=panel_id, prompt_id=prompt.prompt_id, demographics=answers))
-                s.flush()
-                state, _ = start(prompt.text, max_turns=config.max_turns, max_revisions=config.max_revisions)
-                s.add(InterviewRow(participant_id=pid, prompt_id=prompt.prompt_id, state=state.model_dump(mode="json")))
+                if evaluating:                       # no prompt of their own: their items, drawn now
+                    me.stage = "evaluate"
+                    s.add(me); s.flush()
+                    assign_items(st, s, me)
+                else:                                # the prompt fewest have deliberated on, and the interview's first question
+                    used = dict(s.execute(select(Participant.prompt_id, func.count()).group_by(Participant.prompt_id)).all())
+                    prompt = min(s.scalars(select(Prompt).where(Prompt.prompt_id.in_([p[0] for p in study_prompts(config)]))).all(),
+                                 key=lambda p: (used.get(p.prompt_id, 0), p.prompt_id))
+                    me.prompt_id, me.stage = prompt.prompt_id, "articulate"
+                    s.add(me); s.flush()
+                    state, _ = start(prompt.text, max_turns=config.max_turns, max_revisions=config.max_revisions)
+                    s.add(InterviewRow(participant_id=me.participant_id, prompt_id=prompt.prompt_id, state=state.model_dump(mode="json")))
         except IntegrityError:
             raise Refusal(409, "Someone with this panel id has already signed up. If that was you, go on in the browser you "
                                "started in; otherwise contact the researcher.") from None
-        request.session["participant_id"] = pid
-        return _go("articulate")
+        request.session["participant_id"] = me.participant_id
+        return _go(me.stage)
 
     @app.get("/articulate", response_class=HTMLResponse)
     def articulate_page(request: Request):
@@ -411,7 +463,7 @@ def create_app(study=None, database_url: str | None = None, llm=None, admin_toke
                 s.add(Judgement(participant_id=me.participant_id, context_id=hyp.context_id, from_card=hyp.from_card, to_card=hyp.to_card,
                                 verdict=verdict, story=hyp.story, reason=reason))
                 s.flush()
-                if _next_pair(s, me) is None: me.stage, me.completion_code = "finish", _completion_code(st)
+                if _next_pair(s, me) is None: finish(st, me)
         except IntegrityError:
             raise Refusal(409, "You already judged this pair; your first answer is saved. Reload the page for the next one.") from None
         return _go("relate")
@@ -421,18 +473,44 @@ def create_app(study=None, database_url: str | None = None, llm=None, admin_toke
         with st.session() as s:
             me = _me(request, s)
             if me.stage != "finish": return _go(me.stage)
+            todo = _survey_todo(st, s, me)
+            url = config.completion_url.format(code=me.completion_code) if config.completion_url and not todo else None
+            common = dict(me=me, survey=todo, survey_choices=SURVEY_CHOICES, completion_url=url)
+            if evaluating:
+                from wisemodel.app.db import EvalJudgement
+                judged = s.scalar(select(func.count()).select_from(EvalJudgement).where(EvalJudgement.participant_id == me.participant_id))
+                return _render(st, request, "evaluate_finish.html", judged=judged, **common)
             card = s.scalars(select(Card).where(Card.author_id == me.participant_id)).first()
             votes = s.scalars(select(Card).join(Vote, Vote.card_id == Card.card_id).where(Vote.participant_id == me.participant_id)).all()
             judged = s.scalars(select(Judgement).where(Judgement.participant_id == me.participant_id)).all()
             titles = {c.card_id: c.title for c in s.scalars(select(Card).where(Card.card_id.in_(
                 {j.from_card for j in judged} | {j.to_card for j in judged}))).all()}
-        url = config.completion_url.format(code=me.completion_code) if config.completion_url else None
-        return _render(st, request, "finish.html", me=me, card=card, votes=votes, judged=judged, titles=titles, completion_url=url)
+        return _render(st, request, "finish.html", card=card, votes=votes, judged=judged, titles=titles, standing=_standing(st, card), **common)
+
+    @app.post("/survey")
+    async def answer_survey(request: Request):
+        "The closing survey: every question answered agree / neutral / disagree, saved once."
+        form = await request.form()
+        _check_csrf(request, form.get("csrf"))
+        try:
+            with st.session() as s, s.begin():
+                me = _me(request, s, lock=True)
+                _at(me, "finish")
+                todo = _survey_todo(st, s, me)
+                if not todo: raise Refusal(409, "Your answers to these questions were already saved; sending them again changes nothing.")
+                answers = {q.id: form.get(f"q_{q.id}") for q in todo}
+                unanswered = [q for q in todo if answers[q.id] not in SURVEY_CHOICES]
+                if unanswered: raise Refusal(400, f"Please answer every question with agree, neutral or disagree (“{unanswered[0].text}” has no answer).")
+                s.add_all(SurveyAnswer(participant_id=me.participant_id, question_id=q.id, question=q.text, answer=answers[q.id]) for q in todo)
+        except IntegrityError:
+            raise Refusal(409, "Your answers to these questions were already saved; sending them again changes nothing.") from None
+        return _go("finish")
 
     @app.get("/finish/graph.png")
     def finish_graph(request: Request):
         with st.session() as s:
             me = _me(request, s)
+            if me.prompt_id is None: raise Refusal(404, "An evaluation study draws no graph.")
             context_id = s.get(Prompt, me.prompt_id).context_id
         png = _graph_png(export_graph(st.engine, config.study).subgraph(context=context_id), me.participant_id)
         return Response(png, media_type="image/png")
@@ -441,7 +519,10 @@ def create_app(study=None, database_url: str | None = None, llm=None, admin_toke
     @app.get("/admin", response_class=HTMLResponse)
     def admin(request: Request):
         if not _admin_ok(st, request): return _render(st, request, "admin_login.html")
-        return _render(st, request, "admin.html", **_admin_view(st))
+        if evaluating:
+            from wisemodel.app.evaluation import evaluation_progress
+            return _render(st, request, "admin_evaluate.html", **evaluation_progress(st), survey=_survey_summary(st))
+        return _render(st, request, "admin.html", **_admin_view(st), survey=_survey_summary(st))
 
     @app.post("/admin/login")
     def admin_login(request: Request, token: str = Form(""), csrf: str = Form("")):
@@ -454,9 +535,26 @@ def create_app(study=None, database_url: str | None = None, llm=None, admin_toke
     @app.get("/admin/graph.json")
     def admin_export(request: Request):
         if not _admin_ok(st, request): raise Refusal(403, "The export needs the admin token: sign in at /admin first.")
+        if evaluating: raise Refusal(404, "An evaluation study has no graph: its export is /admin/export.zip.")
         doc = export_graph(st.engine, config.study).to_json()
         return JSONResponse(doc, headers={"Content-Disposition": f'attachment; filename="{config.study}-graph.json"'})
 
+    @app.get("/admin/export.zip")
+    def admin_export_zip(request: Request):
+        "The study's export (`wisemodel.app.db.export_study`: study.json, participants, survey, items and judgements or the graph), zipped."
+        if not _admin_ok(st, request): raise Refusal(403, "The export needs the admin token: sign in at /admin first.")
+        import tempfile, zipfile
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp) / config.study
+            export_study(st.engine, config.study, folder)
+            buf = io.BytesIO()
+            with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+                for f in sorted(folder.rglob("*")):
+                    if f.is_file(): z.write(f, f.relative_to(folder).as_posix())
+        return Response(buf.getvalue(), media_type="application/zip",
+                        headers={"Content-Disposition": f'attachment; filename="{config.study}-export.zip"'})
+
+    if evaluating: evaluation_routes(app, st)
     return app
 
 def _next_pair(s: Session, me: Participant):
@@ -486,6 +584,19 @@ def _graph_png(graph, participant_id: str) -> bytes:
             buf = io.BytesIO(); fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
         finally: plt.close(fig)
     return buf.getvalue()
+
+def _survey_summary(study: Study) -> list[dict]:
+    "Per closing-survey question: its text, and how many people (and, apart, simulated raters) answered agree, neutral, disagree."
+    with study.session() as s:
+        rows = s.execute(select(SurveyAnswer.question_id, SurveyAnswer.question, SurveyAnswer.answer, Participant.simulated)
+                         .join(Participant, Participant.participant_id == SurveyAnswer.participant_id)
+                         .where(Participant.study == study.config.study)).all()
+    out = {}
+    for qid, text, answer, simulated in rows:
+        q = out.setdefault(qid, {"question_id": qid, "question": text, "people": collections.Counter(), "simulated": collections.Counter()})
+        q["simulated" if simulated else "people"][answer] += 1
+    order = [q.id for q in study.config.survey_questions()]
+    return sorted(out.values(), key=lambda q: (order.index(q["question_id"]) if q["question_id"] in order else len(order), q["question_id"]))
 
 def _admin_view(study: Study) -> dict:
     from wisemodel.aggregate import find_cycles, wise_values

@@ -7,22 +7,77 @@ from __future__ import annotations
 import collections, threading, time
 from pathlib import Path
 from typing import Literal
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from ..core import InputError, input_error_from_validation, read_yaml
 from ..llm import LLMConfig
 from ..deliberate import DEFAULT_PROMPTS, Prompt as StudyPrompt, load_prompts, prompt_context
+
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 
 DEFAULT_CONSENT = """This is a research study about values: what people think an AI assistant should pay attention to when it answers hard questions.
 You will tell an interviewer (an AI) about a moment from your life, look at values written by other participants, and judge whether some changes of focus are wiser. It takes about 15 minutes.
 What you write (your answers, your values card, your votes and judgements, and the optional details you give about yourself) is stored for research and may be published without your panel id. Please do not write your name or anything that identifies you or others.
 You may stop at any time. If you agree, tick the box and continue."""
 
-class StudyConfig(BaseModel):
-    "A study: its prompts, interviewer, how much each participant is asked, consent text and completion code."
+EVALUATION_CONSENT = """This is a research study about AI assistants: you will read answers that AI models gave to hard questions people asked, and judge them.
+For each question you will say which of two answers is wiser, whether an answer acted on the values shown beside it, or which of two answers came from a model trained on people's values. It takes about 10 minutes.
+What you answer (your choices, the optional reasons you write, and the optional details you give about yourself) is stored for research and may be published without your panel id. Please do not write your name or anything that identifies you or others.
+You may stop at any time. If you agree, tick the box and continue."""
+
+class SurveyQuestion(BaseModel):
+    "A statement the participant answers with agree / neutral / disagree."
     model_config = ConfigDict(extra="forbid")
-    study: str = Field("study", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64)
+    id: str = Field(pattern=ID_PATTERN, max_length=64)
+    text: str = Field(min_length=1, max_length=300)
+
+LEGITIMACY_QUESTIONS = (   # the published moral-graph study's legitimacy questions, as statements
+    SurveyQuestion(id="represented", text="My values were well represented in this process."),
+    SurveyQuestion(id="fair", text="The result is fair, even where my own value was not the one chosen."),
+    SurveyQuestion(id="learned", text="I learned something from the values other people wrote."))
+SURVEY_ANSWERS = ("agree", "neutral", "disagree")
+
+class _StudyCommon(BaseModel):
+    "What every study has: its name, consent, sign-up questions, completion code, database and closing survey."
+    model_config = ConfigDict(extra="forbid")
+    study: str = Field("study", pattern=ID_PATTERN, max_length=64)
     title: str = "A conversation about values"
     consent: str = DEFAULT_CONSENT
+    demographics: list[str] = ["age", "gender", "country"]   # optional sign-up questions (free text)
+    completion_code: str | None = Field(None, max_length=64)  # the panel's code; None: one code per participant
+    completion_url: str | None = None                # e.g. https://app.prolific.com/submissions/complete?cc={code}
+    survey: bool | list[SurveyQuestion | str] = True  # true: the legitimacy questions; a list: these (a name: a built-in one)
+    database_url: str | None = None                  # `--db` overrides it; with neither: $DATABASE_URL, else sqlite:///wisemodel-app.sqlite
+    file: str | None = Field(None, exclude=True)     # where the study was read from (relative paths start there)
+
+    @model_validator(mode="after")
+    def _known_questions(self):
+        self.survey_questions()
+        return self
+
+    def survey_questions(self) -> list[SurveyQuestion]:
+        "The questions asked at the end (none when `survey` is false)."
+        if self.survey is True: return list(LEGITIMACY_QUESTIONS)
+        if self.survey is False: return []
+        built_in, out = {q.id: q for q in LEGITIMACY_QUESTIONS}, []
+        for q in self.survey:
+            if isinstance(q, str) and q not in built_in:
+                raise InputError(f"'{q}' is not a built-in survey question ({', '.join(built_in)}).", field="survey",
+                                 fix=f"write {{id: {q}, text: ...}} to ask a question of your own.")
+            out.append(built_in[q] if isinstance(q, str) else q)
+        ids = [q.id for q in out]
+        if len(set(ids)) != len(ids): raise InputError(f"survey question ids repeat: {ids}.", field="survey", fix="give each question its own id.")
+        return out
+
+    def path(self, value: str | None) -> Path | None:
+        "A path of the study file, relative to the file's folder when it is found there."
+        if value is None: return None
+        path = Path(value)
+        if not path.is_absolute() and self.file and (Path(self.file).parent / path).exists(): path = Path(self.file).parent / path
+        return path
+
+class StudyConfig(_StudyCommon):
+    "A deliberation study: its prompts, interviewer, how much each participant is asked, consent text and completion code."
+    kind: Literal["deliberate"] = "deliberate"
     prompts: list[StudyPrompt] | str = str(DEFAULT_PROMPTS)       # a list, or a prompts YAML file (relative to the study file)
     interviewer: LLMConfig = LLMConfig(max_tokens=200, max_attempts=2, timeout=60)
     max_turns: int = Field(8, ge=4)                  # articulate: participant messages at most (story, zoom, policies, confirm, ...)
@@ -31,34 +86,82 @@ class StudyConfig(BaseModel):
     select_cards: int = Field(6, ge=1, le=50)        # select: other participants' cards shown
     edges_per_participant: int = Field(3, ge=0, le=20)  # relate: transition stories judged
     stories: Literal["llm", "template"] = "llm"      # relate: stories written by the interviewer's LLM, or a fixed template
-    demographics: list[str] = ["age", "gender", "country"]   # optional sign-up questions (free text)
-    completion_code: str | None = Field(None, max_length=64)  # the panel's code; None: one code per participant
-    completion_url: str | None = None                # e.g. https://app.prolific.com/submissions/complete?cc={code}
     chat_messages_per_minute: int = Field(10, ge=1)  # rate limit of the LLM-backed chat, per participant
-    database_url: str | None = None                  # `--db` overrides it; with neither: $DATABASE_URL, else sqlite:///wisemodel-app.sqlite
-    file: str | None = Field(None, exclude=True)     # where the study was read from (relative paths start there)
 
-def load_study(source=None) -> StudyConfig:
-    "A `StudyConfig` from a YAML file, a dict or nothing (the defaults); errors name the file and the field."
-    if isinstance(source, StudyConfig): return source
+TASKS = ("pairwise", "legibility", "distinguish")
+
+class EvaluationStudyConfig(_StudyCommon):
+    """An evaluation study: people judge answers of a tuned model and its base, from a run's `evaluate/` outputs (`run`)
+    or generated now by two models named here (`models`, on `prompts`)."""
+    kind: Literal["evaluate"]
+    title: str = "Which answer is wiser?"
+    consent: str = EVALUATION_CONSENT
+    survey: bool | list[SurveyQuestion | str] = False
+    run: str | None = None                           # a run folder (or its evaluate/results folder): answers.csv and the run's graph
+    models: dict[str, LLMConfig] | None = None       # or exactly two models that answer `prompts` now (checkpoints, endpoints)
+    tuned: str | None = None                         # which of `models` was tuned on the moral graph (the distinguish task needs it)
+    prompts: list[StudyPrompt] | str = str(DEFAULT_PROMPTS)   # with `models`: the prompts they answer
+    max_tokens: int = Field(96, ge=1)                # with `models`: per answer
+    graph: str | None = None                         # the moral graph `explain` reads for legibility (with `run`: found from the run)
+    tasks: list[Literal["pairwise", "legibility", "distinguish"]] = list(TASKS)
+    items_per_participant: int = Field(6, ge=1, le=200)  # judged items each participant gets (a balanced subset), checks apart
+    attention_checks: int = Field(1, ge=0, le=20)    # known-answer pairs each participant gets among them
+    max_failed_checks: int = Field(0, ge=0)          # the exclusion rule: more failed checks than this excludes a participant
+    seed: int = 0                                    # item order and sides, per participant
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        if (self.run is None) == (self.models is None):
+            raise InputError("an evaluation study needs exactly one source of answers.", field="run",
+                             fix="write `run: runs/<run-id>` (a run with evaluate/ outputs) or `models:` naming two models, not both.")
+        if self.models is not None:
+            if len(self.models) != 2:
+                raise InputError(f"names {len(self.models)} models; an evaluation compares exactly two.", field="models", fix="name two models.")
+            bad = [m for m in self.models if not m.replace("-", "").replace("_", "").isalnum() or m == "off_topic"]
+            if bad: raise InputError(f"the model name '{bad[0]}' is not allowed.", field="models", fix="use letters, digits, - and _ (not off_topic).")
+            if self.tuned is not None and self.tuned not in self.models:
+                raise InputError(f"'{self.tuned}' is not one of the models ({', '.join(self.models)}).", field="tuned", fix="name one of them.")
+            if "distinguish" in self.tasks and self.tuned is None:
+                raise InputError("the distinguish task asks which answer came from the tuned model, but none is named.", field="tuned",
+                                 fix="write `tuned: <name>` (one of the models), or leave distinguish out of `tasks`.")
+        elif self.tuned not in (None, "tuned"):
+            raise InputError("with `run`, the models are called tuned and base.", field="tuned", fix="leave `tuned` out.")
+        if not self.tasks or len(set(self.tasks)) != len(self.tasks):
+            raise InputError(f"lists {self.tasks}.", field="tasks", fix=f"list each of {', '.join(TASKS)} at most once, at least one.")
+        return self
+
+    def model_names(self) -> list[str]: return ["tuned", "base"] if self.models is None else list(self.models)
+    def tuned_model(self) -> str: return "tuned" if self.models is None else self.tuned
+
+    def exclusion_rule(self) -> str:
+        "The exclusion rule, as one sentence (written into the export)."
+        if not self.attention_checks: return "no attention checks are asked; no participant is excluded"
+        if self.max_failed_checks == 0: return "a participant who fails any attention check is excluded from every figure"
+        return f"a participant who fails more than {self.max_failed_checks} attention check{'s' * (self.max_failed_checks > 1)} is excluded from every figure"
+
+def load_study(source=None) -> StudyConfig | EvaluationStudyConfig:
+    "A study (`kind: deliberate`, the default, or `kind: evaluate`) from a YAML file, a dict or nothing; errors name the file and the field."
+    if isinstance(source, (StudyConfig, EvaluationStudyConfig)): return source
     raw, file = ({}, None) if source is None else (source, None) if isinstance(source, dict) else (read_yaml(source), str(source))
     if not isinstance(raw, dict): raise InputError("expected a mapping of study settings.", file=file, fix="write `study: my-study` and the other keys.")
-    try: return StudyConfig(**raw, file=file)
+    kind = raw.get("kind", "deliberate")
+    if kind not in ("deliberate", "evaluate"):
+        raise InputError(f"unknown study kind {kind!r}.", file=file, field="kind", fix="write `kind: deliberate` (the default) or `kind: evaluate`.")
+    try: return (EvaluationStudyConfig if kind == "evaluate" else StudyConfig)(**raw, file=file)
     except ValidationError as err: raise input_error_from_validation(err, file=file) from None
 
-def study_prompts(config: StudyConfig) -> list[tuple[str, str, str, str]]:
+def study_prompts(config: StudyConfig | EvaluationStudyConfig) -> list[tuple[str, str, str, str]]:
     "(prompt_id, text, context_id, context text) of each prompt of the study."
     prompts = config.prompts
-    if isinstance(prompts, str):
-        path = Path(prompts)
-        if not path.is_absolute() and config.file and (Path(config.file).parent / path).exists(): path = Path(config.file).parent / path
-        prompts = load_prompts(path)
+    if isinstance(prompts, str): prompts = load_prompts(config.path(prompts))
     if not prompts: raise InputError("the study has no prompts.", file=config.file, field="prompts", fix="list at least one prompt.")
     return [(p.id, p.text, *prompt_context(p)) for p in prompts]
 
 # %% auto #0
-__all__ = ['DEFAULT_CONSENT', 'MESSAGE_CHARS', 'REASON_CHARS', 'FIELD_CHARS', 'StudyConfig', 'load_study', 'study_prompts',
-           'Refusal', 'RateLimit', 'participant_text', 'InterviewerUnavailable', 'Interviewer']
+__all__ = ['ID_PATTERN', 'DEFAULT_CONSENT', 'EVALUATION_CONSENT', 'LEGITIMACY_QUESTIONS', 'SURVEY_ANSWERS', 'TASKS',
+           'MESSAGE_CHARS', 'REASON_CHARS', 'FIELD_CHARS', 'SurveyQuestion', 'StudyConfig', 'EvaluationStudyConfig',
+           'load_study', 'study_prompts', 'Refusal', 'RateLimit', 'participant_text', 'InterviewerUnavailable',
+           'Interviewer']
 
 # %% ../../nbs/11a_app_study.ipynb #790c3e39
 MESSAGE_CHARS = 2000     # a chat message
