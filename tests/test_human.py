@@ -285,3 +285,28 @@ def test_a_deliberation_study_gives_legitimacy_only(tmp_path):
     assert fair["all"]["rate"] == 0.5 and {g: (v["rate"], v["n"], v["small"]) for g, v in fair["groups"]["party"].items()} == {
         "blue": (1.0, 2, False), "red": (0.0, 1, True), "not given": (0.0, 1, True)}
     assert (tmp_path / "out" / "deliberation_legitimacy.png").is_file() and not (tmp_path / "out" / "deliberation_pairwise.png").exists()
+
+
+def test_the_stage_runs_a_simulated_study_through_the_app(tmp_path):
+    """With no export and `human.simulate`, the stage serves an evaluation study of the run's own evaluate/ outputs, the
+    embedded model's personas take it over HTTP, and the analysis and report label every figure simulated."""
+    cfg = tmp_path / "human.yaml"
+    cfg.write_text(f"name: human\nseed: 0\npaper: {ROOT / 'papers/dft'}\nstages: [human, report]\n"
+                   f"graph: {{source: {ROOT / 'data/example_graph'}}}\n"
+                   "human: {bootstrap: 200, ask_judge: false, simulate: {raters: 2, items_per_participant: 3, tasks: [pairwise, distinguish]}}\n")
+    runs = tmp_path / "runs"
+    write_evaluation(runs / "r")
+    res_dir = runs / "r" / "evaluate" / "results"          # the answers the evaluation saved beside its verdicts
+    pw = pd.read_csv(res_dir / "pairwise.csv")
+    pw.rename(columns={"a": "tuned", "b": "base"})[["prompt_id", "context_id", "prompt", "base", "tuned"]].to_csv(res_dir / "answers.csv", index=False)
+    res = _run("run", "--config", cfg, "--runs-dir", runs, "--run-id", "r", "--json")
+    assert res.returncode == 0, res.stderr[-3000:]
+    export = runs / "r" / "human" / "export"
+    people = [json.loads(line) for line in (export / "participants.jsonl").read_text().splitlines()]
+    assert len(people) == 2 and all(p["simulated"] and p["persona"] for p in people)
+    judged = [json.loads(line) for line in (export / "judgements.jsonl").read_text().splitlines()]
+    assert {j["participant_id"] for j in judged} == {p["participant_id"] for p in people} and len(judged) >= 2 * 3
+    study = json.loads(res.stdout)["metrics"]["human"]["studies"]["simulated-r"]["raters"]
+    assert set(study) == {"simulated"}                         # simulated raters only: never counted as people
+    report = (runs / "r" / "report.md").read_text()
+    assert "simulated raters" in report and "## People's judgements" in report
