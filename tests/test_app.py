@@ -148,6 +148,23 @@ def test_two_participants_make_a_graph(db_url, tmp_path):
     exported = {p["participant_id"]: p for p in map(json.loads, (tmp_path / "graph" / "participants.jsonl").read_text().splitlines())}
     assert exported[people["PID-2"]["participant_id"]]["demographics"] == {"age": "41", "country": "NZ"}
     assert all(p["finished_at"] and not p["simulated"] for p in exported.values())
+    res = runner.invoke(cli, ["graph", "import", db_url, "--from", "app", "--out", str(tmp_path / "imported"), "--json"])
+    assert res.exit_code == 0, res.output                 # the same graph from `graph import --from app` as from serve export
+    from wisemodel.graph import TABLES, read_graph
+    imported, served = read_graph(tmp_path / "imported"), read_graph(tmp_path / "graph")
+    assert all(getattr(imported, t).equals(getattr(served, t)) for t in TABLES) and imported.meta["source"] == "wisemodel app"
+
+
+def test_import_from_an_app_database_that_is_not_there(tmp_path):
+    "A mistyped SQLite path is refused with one line, and no empty database is left behind."
+    from click.testing import CliRunner
+    from wisemodel.cli import cli
+    import wisemodel.cli_graph  # noqa: F401 (registers the command)
+    missing = tmp_path / "nope.sqlite"
+    res = CliRunner().invoke(cli, ["graph", "import", f"sqlite:///{missing}", "--from", "app", "--out", str(tmp_path / "g")])
+    assert res.exit_code == 2 and "file not found" in res.output and not missing.exists() and not (tmp_path / "g").exists()
+    res = CliRunner().invoke(cli, ["graph", "import", str(tmp_path / "x.json"), "--study", "s1", "--out", str(tmp_path / "g")])
+    assert res.exit_code == 2 and "--from app" in res.output
 
 
 def test_database_enforces_the_rules(db_url):

@@ -20,17 +20,23 @@ __all__ = ['import_graph', 'export_graph', 'validate_graph', 'summary_graph', 'e
 
 # %% ../nbs/09b_cli_graph.ipynb #a03fcd43
 @graph.command("import")
-@click.argument("src", type=click.Path(path_type=Path))
-@click.option("--from", "source_format", type=click.Choice(["mai", "json"]), default="mai", show_default=True,
-              help="mai: an MAI moral-graph summary; json: a wisemodel graph JSON file (MoralGraph.to_json).")
+@click.argument("src")
+@click.option("--from", "source_format", type=click.Choice(["mai", "json", "app"]), default="mai", show_default=True,
+              help="mai: an MAI moral-graph summary; json: a wisemodel graph JSON file (MoralGraph.to_json); "
+                   "app: the participant app's database (SRC is its URL, e.g. sqlite:///wisemodel-app.sqlite).")
+@click.option("--study", "study_id", default=None, help="With --from app: import only this study (default: every participant).")
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="The graph folder to write (Parquet tables + manifest.json).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def import_graph(src, source_format, out, as_json):
+def import_graph(src, source_format, study_id, out, as_json):
     "Import SRC and save it as the graph folder OUT (replacing an older graph folder there)."
     if out.exists() and not (out.is_dir() and (out / "manifest.json").exists()):
         raise InputError("exists and is not a saved graph folder; refusing to replace it.", file=out,
                          fix="choose another --out, or remove it first.")
-    g = from_mai_summary(src) if source_format == "mai" else MoralGraph.from_json(src)
+    if study_id is not None and source_format != "app": raise InputError("--study names a study of the app's database.", field="--study", fix="use it with --from app.")
+    if source_format == "app":       # the same graph as `wisemodel serve export`: cards, votes, judgements, impressions, provenance
+        from wisemodel.app.db import export_graph, open_app_db
+        g = export_graph(open_app_db(src), study_id)
+    else: g = from_mai_summary(Path(src)) if source_format == "mai" else MoralGraph.from_json(Path(src))
     g.save(out)
     summary = graph_summary(g)
     emit({"out": str(out), **summary}, as_json, f"wrote {out}: {_summary_text(summary)}")

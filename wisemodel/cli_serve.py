@@ -52,14 +52,9 @@ def _summary(doc: dict) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def export(database_url, study_id, out, as_json):
     "Write a study's data for analysis: its participants, their closing survey, and its moral graph or its judged items."
-    from sqlalchemy import inspect
-    from wisemodel.app.db import connect, export_graph, export_studies, migrate, shown_url
+    from wisemodel.app.db import export_graph, export_studies, open_app_db
     from wisemodel.graph import graph_summary
-    engine = connect(database_url)
-    if "participants" not in inspect(engine).get_table_names():
-        raise InputError(f"{shown_url(str(engine.url))} holds no participant app data.", field="--db",
-                         fix="pass the database `wisemodel serve` used (--db, or $DATABASE_URL).")
-    migrate(engine)                                  # a database of an older wisemodel: its schema brought up to date, data kept
+    engine = open_app_db(database_url)
     if out.suffix == ".json":
         if out.exists() and out.is_dir(): raise InputError("is a folder.", file=out, fix="name a .json file, or a folder without .json.")
         graph = export_graph(engine, study_id)

@@ -154,8 +154,8 @@ __all__ = ['PARTICIPANT_STAGES', 'STUDY_KINDS', 'ID_CHARS', 'EVAL_TASKS', 'RESPO
            'InterviewRow', 'Card', 'Impression', 'Vote', 'Hypothesis', 'Judgement', 'Setting', 'EvalItem',
            'EvalAssignment', 'EvalJudgement', 'SurveyAnswer', 'database_url', 'shown_url', 'connect',
            'migration_connection', 'check_foreign_keys', 'migrate', 'schema_revision', 'schema_differences',
-           'add_prompts', 'setting', 'add_study', 'export_graph', 'study_names', 'export_study', 'export_replaceable',
-           'export_studies']
+           'add_prompts', 'setting', 'add_study', 'export_graph', 'open_app_db', 'study_names', 'export_study',
+           'export_replaceable', 'export_studies']
 
 # %% ../../nbs/11_app_db.ipynb #0810677d
 EVAL_TASKS = ("pairwise", "legibility", "distinguish")
@@ -387,6 +387,22 @@ def export_graph(engine: Engine, study: str | None = None):
         edges=_table([{"participant_id": j.participant_id, "context_id": j.context_id, "from_card": j.from_card, "to_card": j.to_card,
                        "verdict": j.verdict, "story": j.story, "reason": j.reason, "count": 1, "created": j.created} for j in judged],
                      ["participant_id", "context_id", "from_card", "to_card", "verdict", "story", "reason", "count", "created"])).validate()
+
+def open_app_db(url: str | None = None) -> Engine:
+    """The engine of an existing app database, its schema brought up to date (data kept), for reading it out: a SQLite
+    file that does not exist, or a database without the app's tables, is an error rather than a new empty database."""
+    from sqlalchemy import inspect
+    url = database_url(url)
+    u = make_url(url)
+    if u.get_backend_name() == "sqlite" and u.database not in (None, "", ":memory:") and not Path(u.database).exists():
+        raise InputError("file not found.", file=u.database, fix="pass the database `wisemodel serve` used (--db, or $DATABASE_URL).")
+    engine = connect(url)
+    if "participants" not in inspect(engine).get_table_names():
+        raise InputError(f"{shown_url(str(engine.url))} holds no participant app data.", field="database",
+                         fix="pass the database `wisemodel serve` used (--db, or $DATABASE_URL).")
+    migrate(engine)          # a database of an older wisemodel: its schema brought up to date, data kept
+    return engine
+
 
 # %% ../../nbs/11_app_db.ipynb #36c25e7c
 EXPORT_SCHEMA = 1

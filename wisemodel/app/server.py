@@ -246,7 +246,7 @@ def _standing(study: Study, card: Card | None) -> dict | None:
     from wisemodel.aggregate import wise_values
     try: ranks = wise_values(export_graph(study.engine, study.config.study), "inf", context=card.context_id)
     except Exception: return None                    # too little in the graph yet to rank (no votes, no edges)
-    mine = ranks[ranks.card == card.card_id]
+    mine = ranks[ranks.card_id == card.card_id]
     if not len(mine): return None
     r = mine.iloc[0]
     return {"rank": int(r["rank"]), "of": int(len(ranks)), "label": r.get("label"), "top": [str(t) for t in ranks.sort_values("rank").title.head(3)]}
