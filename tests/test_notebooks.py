@@ -41,3 +41,22 @@ def test_notebooks_are_clean(tmp_path):
     subprocess.run([BIN / "nbdev_clean", "--fname", "papers"], cwd=dst, check=True, capture_output=True)
     changed = _changed(dst / "nbs", ROOT / "nbs", "*.ipynb") + _changed(dst / "papers", ROOT / "papers", "**/*.ipynb")
     assert not changed, f"notebooks not clean: {changed}: run `make export` (it runs nbdev_clean) and commit."
+
+
+def _section(text: str, heading: str = "## What exists, and what does not") -> str:
+    "The words of one `##` section of a Markdown text, whitespace folded."
+    start = text.index(heading)
+    end = text.find("\n## ", start + len(heading))
+    return " ".join(text[start:end if end > 0 else None].split())
+
+
+def test_readme_index_and_architecture_say_what_exists_in_the_same_words():
+    "README, index and architecture describe what exists now, and what does not, in one set of words."
+    import json
+    root = Path(__file__).resolve().parents[1]
+    def notebook(name):
+        return "\n\n".join("".join(c["source"]) for c in json.loads((root / "nbs" / name).read_text(encoding="utf-8"))["cells"]
+                           if c["cell_type"] == "markdown")
+    readme = _section((root / "README.md").read_text(encoding="utf-8"))
+    assert readme == _section(notebook("index.ipynb")) == _section(notebook("architecture.ipynb"))
+    assert "Not there yet" in readme
