@@ -148,6 +148,11 @@ def test_two_participants_make_a_graph(db_url, tmp_path):
     exported = {p["participant_id"]: p for p in map(json.loads, (tmp_path / "graph" / "participants.jsonl").read_text().splitlines())}
     assert exported[people["PID-2"]["participant_id"]]["demographics"] == {"age": "41", "country": "NZ"}
     assert all(p["finished_at"] and not p["simulated"] for p in exported.values())
+    from wisemodel.human import HumanConfig, analyse_export       # the export is what the human stage reads: legitimacy per group
+    study_result, = analyse_export(tmp_path / "graph", config=HumanConfig(min_group=1, bootstrap=200))["studies"].values()
+    shares = study_result["raters"]["people"]["legitimacy"]
+    assert shares["fair"]["all"]["rate"] == 0.5 and shares["represented"]["all"]["rate"] == 1.0, shares["fair"]
+    assert shares["fair"]["groups"]["country"]["NZ"]["rate"] == 1.0                          # PID-2 agreed, PID-1 did not
     res = runner.invoke(cli, ["graph", "import", db_url, "--from", "app", "--out", str(tmp_path / "imported"), "--json"])
     assert res.exit_code == 0, res.output                 # the same graph from `graph import --from app` as from serve export
     from wisemodel.graph import TABLES, read_graph

@@ -203,9 +203,14 @@ def read_study(folder) -> HumanStudy:
         if s.participant_id not in who:
             raise InputError(f"no participant {s.participant_id!r} in participants.jsonl.", file=f"{path['survey']}:{n}", field="participant_id", fix=_EXPORT_FIX)
     _once(survey, lambda s: (s.participant_id, s.question_id), path["survey"], "question_id", "answer of (participant, question)")
-    for key, rows in (("participants", parts), ("items", items), ("judgements", judged), ("survey_answers", survey)):
-        if key in rec.counts and rec.counts[key] != len(rows):
-            raise InputError(f"says {rec.counts[key]} {key.replace('_', ' ')}, the files hold {len(rows)}: the export is incomplete or was edited.",
+    counted = {"participants": len(parts), "survey_answers": len(survey)}
+    if evaluate: counted.update(items=len(items), judgements=len(judged))
+    elif (folder / "manifest.json").exists():          # a deliberation's judgements are its moral graph's wisdom judgements
+        from wisemodel.graph import read_graph
+        counted["judgements"] = len(read_graph(folder).edges)
+    for key, n in counted.items():
+        if key in rec.counts and rec.counts[key] != n:
+            raise InputError(f"says {rec.counts[key]} {key.replace('_', ' ')}, the files hold {n}: the export is incomplete or was edited.",
                              file=f, field=f"counts.{key}", fix=_EXPORT_FIX)
     participants = _table(parts, Participant, rater=lambda p: "simulated" if p.simulated else "people")
     return HumanStudy(rec.study, rec.kind, folder, rec.model_dump(by_alias=True), participants,
