@@ -1,6 +1,7 @@
 """Manipulation robustness: the detectors, the defences, the study's numbers and its command."""
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -11,8 +12,8 @@ import wisemodel.cli_robustness  # noqa: F401  (registers the command)
 from wisemodel.aggregate import _tables, wise_values
 from wisemodel.cli import cli
 from wisemodel.graph import read_graph
-from wisemodel.robustness import (ATTACK_SHAPES, METRICS, attack_study, coordination, defend, polarised_cards, robust_values,
-                                  robustness_study)
+from wisemodel.robustness import (ATTACK_SHAPES, METRICS, OPPOSED_COLUMNS, attack_study, coordination, defend, opposed_pairs,
+                                  polarised_cards, robust_values, robustness_study)
 from wisemodel.simulate import Bloc, Minority, simulate
 
 MAI = Path(__file__).resolve().parents[1] / "data" / "mai" / "example_summary.json"
@@ -59,14 +60,26 @@ def test_defend_counts_a_cluster_once_and_leaves_the_graph_alone():
     assert (v["count"][~mine] == 1).all() and _tables(s.graph).votes["count"].equals(before)
 
 
-def test_polarised_cards_are_the_split_goods():
-    found, false = 0, 0
-    for seed in (41, 42, 43):
+def test_opposed_pairs_are_the_split_goods():
+    "The pair of goods is the most opposed pair of the split context, every opposed pair holds one of them, almost none elsewhere."
+    elsewhere = 0
+    for seed in (41, 42, 43, 44):
         s = _sim(seed)
-        pol = polarised_cards(s.graph)
-        found += len(set(pol.card_id) & set(s.split_contexts["context-1"]))
-        false += len(set(pol.card_id) - set(s.split_contexts["context-1"]))
-    assert found >= 5 and false <= 1, (found, false)
+        goods = set(s.split_contexts["context-1"])
+        op = opposed_pairs(s.graph)
+        mine = op[op.context_id == "context-1"]
+        assert {mine.from_card.iloc[0], mine.to_card.iloc[0]} == goods and mine.group.iloc[0] == "g1", (seed, mine.head(2))
+        assert all({a, b} & goods for a, b in zip(mine.from_card, mine.to_card))
+        assert (mine.group_logit > 0).all() and (mine.others_logit < 0).all() and (mine.z >= 3.0).all()
+        elsewhere += (op.context_id != "context-1").sum()
+        assert goods <= set(polarised_cards(s.graph).card_id)
+    assert elsewhere <= 1, elsewhere
+
+
+def test_opposed_pairs_need_two_groups():
+    s = _sim(45)
+    one = SimpleNamespace(**{**vars(s.graph), "participants": s.graph.participants.assign(group="everyone")})
+    assert opposed_pairs(one).empty and list(opposed_pairs(one).columns) == OPPOSED_COLUMNS
 
 
 @pytest.mark.parametrize("seed", [51, 52])
@@ -85,8 +98,8 @@ def test_robust_values_the_bloc_loses_the_minority_wins(seed):
 def test_study_rows_intervals_and_baselines():
     st = robustness_study(qs=(0, 0.2), seeds=range(60, 63), n_participants=100)
     s = st.summary
-    assert {"Γ_0", "Γ_1", "Γ_∞", "votes", "pagerank", "bridging", "Γ_∞ unwound", "robust"} == set(s.method)
-    assert len(s) == 2 * 8 and set(st.runs.seed) == {60, 61, 62}
+    assert {"Γ_0", "Γ_1", "Γ_∞", "votes", "pagerank", "bridging", "bridging_mf", "Γ_∞ unwound", "robust"} == set(s.method)
+    assert len(s) == 2 * 9 and set(st.runs.seed) == {60, 61, 62}
     for m in METRICS:
         ok = s[m].notna()
         assert (s.loc[ok, f"{m}_lo"] <= s.loc[ok, m] + 1e-12).all() and (s.loc[ok, m] <= s.loc[ok, f"{m}_hi"] + 1e-12).all()

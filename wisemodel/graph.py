@@ -182,7 +182,7 @@ class MoralGraph:
         return self._append("edges", dict(participant_id=participant, context_id=context, from_card=from_card, to_card=to_card,
                                           verdict=verdict, story=story, reason=reason, count=count, created=created))
 
-# %% ../nbs/01_graph.ipynb #7960979f
+# %% ../nbs/01_graph.ipynb #702c73cd
 RENAMED_COLUMNS = {"context": "context_id", "card": "card_id", "from": "from_card", "to": "to_card"}
 
 def _renamed(columns, key):
