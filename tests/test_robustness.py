@@ -12,8 +12,8 @@ import wisemodel.cli_robustness  # noqa: F401  (registers the command)
 from wisemodel.aggregate import _tables, wise_values
 from wisemodel.cli import cli
 from wisemodel.graph import read_graph
-from wisemodel.robustness import (ATTACK_SHAPES, METRICS, OPPOSED_COLUMNS, attack_study, coordination, defend, opposed_pairs,
-                                  polarised_cards, robust_values, robustness_study)
+from wisemodel.robustness import (ATTACK_SHAPES, METRICS, OPPOSED_COLUMNS, attack_study, coordination, defend, drop_one_sided,
+                                  one_sided_edges, opposed_pairs, polarised_cards, robust_values, robustness_study)
 from wisemodel.simulate import Bloc, Minority, simulate
 
 MAI = Path(__file__).resolve().parents[1] / "data" / "mai" / "example_summary.json"
@@ -80,6 +80,32 @@ def test_opposed_pairs_need_two_groups():
     s = _sim(45)
     one = SimpleNamespace(**{**vars(s.graph), "participants": s.graph.participants.assign(group="everyone")})
     assert opposed_pairs(one).empty and list(opposed_pairs(one).columns) == OPPOSED_COLUMNS
+
+
+def test_split_contexts_labelled_contested_on_unseen_seeds():
+    "Seeds no setting was chosen on: every split context's top card contested, at most one false alarm in 25 other contexts."
+    split, false = [], 0
+    for seed in range(71, 76):
+        s = _sim(seed)
+        rv, _ = robust_values(s.graph)
+        top = rv[rv["rank"] == 1].set_index(rv[rv["rank"] == 1].context_id.astype(str)).label.astype(str)
+        split.append(top["context-1"] == "contested")
+        false += (top.drop("context-1") == "contested").sum()
+    assert all(split) and false <= 1, (split, false)
+
+
+@pytest.mark.parametrize("seed", [34, 35])
+def test_one_sided_edges_catch_the_claim_coordination_misses(seed):
+    s = _sim(seed, Bloc(q=0.2, edges=1, noise=0.5))
+    assert coordination(s.graph).empty
+    (x, a, b), = s.bloc_edges
+    one = one_sided_edges(s.graph)
+    claim = one[(one.context_id == x) & (one.from_card == a) & (one.to_card == b)].iloc[0]
+    assert claim.t >= 4 and claim.judges_for >= 3 * claim.judges_against and claim.groups < 0.5
+    g, log = drop_one_sided(s.graph)
+    assert list(log.claims.sum()) == [[x, a, b]] and set(log.participants.sum()) <= s.bloc_participants
+    kept = _tables(g).edges
+    assert not ((kept.context_id == x) & (kept.from_card == a) & (kept.to_card == b) & (kept.verdict == "wiser")).any()
 
 
 @pytest.mark.parametrize("seed", [51, 52])
