@@ -221,3 +221,17 @@ def test_fractional_counts_weigh_like_scaled_whole_counts():
     halved = wise_values(half, "inf", share=False, labels=False)
     assert list(halved.card_id.astype(str)) == list(whole.card_id.astype(str))
     assert np.allclose(halved.score, whole.score * 0.5) and whole.propagated.sum() > 0
+
+
+def test_bridging_mf_needs_no_groups_and_is_seeded():
+    from wisemodel.aggregate import endorsement_factors
+    from wisemodel.simulate import simulate
+    s = simulate(n_participants=200, n_cards=30, n_contexts=3, seed=5, as_graph=False)
+    a, b = endorsement_factors(s.graph, seed=0), endorsement_factors(s.graph, seed=1)
+    assert a.loss == pytest.approx(b.loss, rel=1e-6)                                 # the best of 4 starts: the same fit from either seed
+    assert np.allclose(a.cards.intercept, b.cards.intercept, atol=1e-4)
+    assert endorsement_factors(s.graph, seed=0).cards.intercept.equals(a.cards.intercept)
+    r = rank(s.graph, "bridging_mf")
+    assert set(r.method) == {"bridging_mf"} and r.groupby(r.context_id.astype(str)).card_id.size().eq(10).all()
+    mai = rank(read_graph(MAI), "bridging_mf")                                       # counts only: nobody to factorise, every score 0
+    assert (mai.score == 0).all()

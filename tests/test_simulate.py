@@ -141,3 +141,25 @@ def test_lift_mai_random_votes_one_card_each_that_they_saw():
     assert lift_mai(mai, seed=4).votes.equals(lifted.votes) and not lift_mai(mai, seed=5).votes.card_id.equals(lifted.votes.card_id)
     assert lift_mai(mai, votes="none").votes.empty
     with pytest.raises(InputError, match="votes 'all'"): lift_mai(mai, votes="all")
+
+
+def test_spread_and_mimic_blocs():
+    sim = simulate(n_participants=300, seed=2, as_graph=False, bloc=Bloc(q=0.2, contexts=3, spread=True))
+    v = sim.graph.votes
+    mine = v[v.participant_id.isin(sim.bloc_participants)]
+    assert len(sim.bloc_cards) == 3 and set(mine.card_id) == set(sim.bloc_cards.values())
+    assert mine.groupby("participant_id").card_id.nunique().max() == 1            # spread: each member attacks one context
+    per = mine.card_id.value_counts()
+    assert per.max() - per.min() <= 1                                                # in turn: a third of the bloc in each
+    sim = simulate(n_participants=300, seed=2, as_graph=False, bloc=Bloc(q=0.2, edges=2, mimic=4))
+    e = sim.graph.edges
+    honest, bloc = e[~e.participant_id.isin(sim.bloc_participants)], e[e.participant_id.isin(sim.bloc_participants)]
+    claims = bloc[bloc.to_card.isin(sim.bloc_cards.values()) & (bloc.verdict == "wiser")]
+    cover = bloc.drop(claims.index)
+    assert 0.9 * 4 * len(sim.bloc_participants) <= len(cover) <= 4 * len(sim.bloc_participants)
+    assert cover.context_id.nunique() > 1                                             # honest-looking verdicts anywhere
+    tally = honest.groupby(["context_id", "from_card", "to_card"]).verdict.agg(lambda s: (s == "wiser").sum() > (s == "not_wiser").sum())
+    said = cover.set_index(["context_id", "from_card", "to_card"]).verdict == "wiser"
+    assert (tally.reindex(said.index).to_numpy() == said.to_numpy()).all()          # as most honest judges of the pair said
+    imp = sim.graph.impressions
+    assert len(imp[(imp.stage == "relate") & imp.participant_id.isin(sim.bloc_participants)]) == len(bloc)   # shown what they judged

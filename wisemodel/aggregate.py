@@ -88,8 +88,8 @@ def _is(values: pd.Series, label: str) -> np.ndarray:
 
 # %% auto #0
 __all__ = ['NO_CONTEXT', 'LABELS', 'METHODS', 'UNWIND_POLICIES', 'wise_values', 'support_labels', 'gamma_networkx', 'rank',
-           'top_cards', 'find_cycles', 'unwind', 'inject_coordinated_group', 'manipulation_study', 'random_graph',
-           'bench_aggregate']
+           'endorsement_factors', 'top_cards', 'find_cycles', 'unwind', 'inject_coordinated_group',
+           'manipulation_study', 'random_graph', 'bench_aggregate']
 
 # %% ../nbs/02_aggregate.ipynb #33491431
 @dataclasses.dataclass
@@ -495,18 +495,138 @@ def _bridging(graph, s: _System, prompt=None) -> np.ndarray:
     per_card = np.exp(np.log((1 + agree_n) / (2 + seen)).sum(axis=0))
     return per_card[s.node_card]
 
-METHODS = ("gamma", "votes", "pagerank", "bridging")
+METHODS = ("gamma", "votes", "pagerank", "bridging", "bridging_mf")
 
 def rank(graph, method: str = "gamma", h="inf", context=None, prompt=None, threshold: float = 0.5, damping: float = 0.85,
          alpha: float = 0.85, **kwargs) -> pd.DataFrame:
-    "Rank the cards of `graph` per context with `method` in gamma (Γ_h), votes, pagerank or bridging."
+    "Rank the cards of `graph` per context with `method` in gamma (Γ_h), votes, pagerank, bridging or bridging_mf."
     if method == "gamma":
         return wise_values(graph, h, context=context, prompt=prompt, threshold=threshold, damping=damping, **kwargs).assign(method="gamma")
     if method not in METHODS:
         raise InputError(f"unknown method {method!r}.", field="method", fix="use one of: " + ", ".join(METHODS) + ".")
     s = _compile(graph, context=context, prompt=prompt, threshold=threshold)
-    score = {"votes": lambda: s.x0.copy(), "pagerank": lambda: _pagerank(s, alpha=alpha), "bridging": lambda: _bridging(graph, s, prompt)}[method]()
+    score = {"votes": lambda: s.x0.copy(), "pagerank": lambda: _pagerank(s, alpha=alpha), "bridging": lambda: _bridging(graph, s, prompt),
+             "bridging_mf": lambda: _bridging_mf(graph, s, prompt)}[method]()
     return _frame(graph, s, score, direct=s.x0, unit=_unit(s)).assign(method=method)
+
+# %% ../nbs/02_aggregate.ipynb #4db9edbc
+def _ratings(graph, card_ids: pd.Index, prompt=None, judgements: bool = True) -> pd.DataFrame:
+    "Endorsements as ratings (participant, card, rating, weight): a card shown in `select` rates 1 if voted for, else 0; a wiser judgement rates its upper card 1 and its lower 0, not wiser the reverse."
+    t = _tables(graph)
+    votes, imp = t.votes.dropna(subset=["participant_id"]), t.impressions
+    if prompt is not None: votes = votes[(votes["prompt_id"].astype(object) == prompt).to_numpy()]
+    if len(imp) and {"stage", "card_id", "participant_id"} <= set(imp.columns):
+        imp = imp[(imp["stage"].astype(object) == "select").to_numpy() & imp["participant_id"].notna().to_numpy()]
+        if prompt is not None and "prompt_id" in imp: imp = imp[(imp["prompt_id"].astype(object) == prompt).to_numpy()]
+    else: imp = pd.DataFrame({"participant_id": [], "card_id": []})
+    voted = pd.DataFrame({"p": votes["participant_id"].astype(object).to_numpy(), "c": votes["card_id"].astype(object).to_numpy()}).drop_duplicates()
+    shown = pd.DataFrame({"p": imp["participant_id"].astype(object).to_numpy(), "c": imp["card_id"].astype(object).to_numpy()})
+    select = pd.concat([voted.assign(r=1.0), shown.assign(r=0.0)], ignore_index=True).drop_duplicates(["p", "c"])   # a vote wins over "shown"
+    parts = [select.assign(w=1.0)]
+    if judgements:
+        e = t.edges.dropna(subset=["participant_id"])
+        v = e["verdict"].astype(object).to_numpy()
+        e, up = e[np.isin(v, ["wiser", "not_wiser"])], (v[np.isin(v, ["wiser", "not_wiser"])] == "wiser").astype(float)
+        p, n = e["participant_id"].astype(object).to_numpy(), _counts(e)
+        parts += [pd.DataFrame({"p": p, "c": e["to_card"].astype(object).to_numpy(), "r": up, "w": n}),
+                  pd.DataFrame({"p": p, "c": e["from_card"].astype(object).to_numpy(), "r": 1.0 - up, "w": n})]
+    out = pd.concat(parts, ignore_index=True)
+    return out[card_ids.get_indexer(pd.Index(out["c"], dtype=object)) >= 0].reset_index(drop=True)
+
+def _rank_one(u, i, y, w, n_users: int, n_cards: int, ridge_intercept: float, ridge_factor: float, fi0: np.ndarray,
+              max_iter: int = 300, tol: float = 1e-12):
+    """Minimise Σ w (y − μ − b_u − b_i − f_u f_i)² + ridge_intercept (μ² + |b_u|² + |b_i|²) + ridge_factor (|f_u|² + |f_i|²) from card
+    factors `fi0`: Levenberg–Marquardt on the exact Hessian, the participants' 2×2 blocks eliminated (a Schur complement),
+    so each step solves a system the size of the cards. Returns (μ, b_u, b_i, f_u, f_i, loss)."""
+    li, lf, U, I = ridge_intercept, ridge_factor, n_users, n_cards
+    P = 1 + 2 * I                                             # card block: μ, b_i, f_i
+    lam = np.concatenate([[li], np.full(I, li), np.full(I, lf)])
+    def participants(mu, bi, fi):                             # each participant's (b_u, f_u), the cards fixed: exact
+        e, of = y - mu - bi[i], fi[i]
+        a, b, d = np.bincount(u, w, U) + li, np.bincount(u, w * of, U), np.bincount(u, w * of ** 2, U) + lf
+        se, sef = np.bincount(u, w * e, U), np.bincount(u, w * e * of, U)
+        return (d * se - b * sef) / (a * d - b * b), (a * sef - b * se) / (a * d - b * b)
+    def loss(mu, bi, fi, bu, fu):
+        e = y - mu - bu[u] - bi[i] - fu[u] * fi[i]
+        return float((w * e * e).sum() + li * (mu * mu + bu @ bu + bi @ bi) + lf * (fu @ fu + fi @ fi))
+    mu, bi, fi = 0.0, np.zeros(I), fi0.astype(float).copy()
+    bu, fu = participants(mu, bi, fi)
+    L, tau = loss(mu, bi, fi, bu, fu), 1e-3
+    rows = np.stack([np.zeros_like(i), 1 + i, 1 + I + i], 1)                 # where each rating's card-block gradient lands
+    for _ in range(max_iter):
+        e = y - mu - bu[u] - bi[i] - fu[u] * fi[i]
+        we, of, ou = w * e, fi[i], fu[u]
+        vals = np.stack([np.ones_like(ou), np.ones_like(ou), ou], 1)        # d prediction / d (μ, b_i, f_i)
+        gc = np.bincount(rows.ravel(), (we[:, None] * vals).ravel(), P) - lam * np.concatenate([[mu], bi, fi])
+        gu = np.stack([np.bincount(u, we, U) - li * bu, np.bincount(u, we * of, U) - lf * fu], 1)
+        Hcc = np.bincount((rows[:, :, None] * P + rows[:, None, :]).ravel(), (w[:, None, None] * vals[:, :, None] * vals[:, None, :]).ravel(),
+                          P * P).reshape(P, P) + np.diag(lam)
+        Huu = np.empty((U, 2, 2))
+        Huu[:, 0, 0], Huu[:, 1, 1] = np.bincount(u, w, U) + li, np.bincount(u, w * of ** 2, U) + lf
+        Huu[:, 0, 1] = Huu[:, 1, 0] = np.bincount(u, w * of, U)
+        B = np.zeros(U * P * 2)                                              # (U, P, 2): card block x participant block
+        for r_, v_ in zip(rows.T, vals.T):
+            B += np.bincount((u * P + r_) * 2, w * v_, U * P * 2) + np.bincount((u * P + r_) * 2 + 1, w * v_ * of, U * P * 2)
+        B += np.bincount((u * P + rows[:, 2]) * 2 + 1, -we, U * P * 2)      # the exact Hessian's term: ∂²/∂f_u∂f_i
+        B = B.reshape(U, P, 2)
+        while True:
+            Hd = Hcc + tau * np.diag(np.diag(Hcc))
+            Hu = Huu * (1 + tau * np.eye(2))
+            det = Hu[:, 0, 0] * Hu[:, 1, 1] - Hu[:, 0, 1] * Hu[:, 1, 0]
+            M = np.stack([np.stack([Hu[:, 1, 1], -Hu[:, 0, 1]], 1), np.stack([-Hu[:, 1, 0], Hu[:, 0, 0]], 1)], 1) / det[:, None, None]
+            BM = B @ M                                                       # (U, P, 2)
+            S = Hd - BM.transpose(1, 0, 2).reshape(P, -1) @ B.transpose(1, 0, 2).reshape(P, -1).T
+            try: dc = np.linalg.solve(S, gc - np.einsum("upb,ub->p", BM, gu))
+            except np.linalg.LinAlgError: dc = None
+            if dc is not None and np.all(det > 0):
+                du = (M @ (gu - np.einsum("upa,p->ua", B, dc))[:, :, None])[:, :, 0]
+                step = (mu + dc[0], bi + dc[1:1 + I], fi + dc[1 + I:], bu + du[:, 0], fu + du[:, 1])
+                new = loss(*step)
+                if new <= L:
+                    (mu, bi, fi, bu, fu), tau = step, max(tau / 5, 1e-12)
+                    break
+            tau *= 8
+            if tau > 1e12: return mu, bu, bi, fu, fi, L
+        done, L = L - new <= tol * max(L, 1e-12), new
+        if done: break
+    return mu, bu, bi, fu, fi, L
+
+def endorsement_factors(graph, prompt=None, ridge_intercept: float = 0.15, ridge_factor: float = 0.03, judgements: bool = True,
+                        seed: int = 0, restarts: int = 4) -> SimpleNamespace:
+    """Community Notes' matrix factorisation of who endorses which card: rating ≈ μ + b_participant + b_card + f_participant·f_card,
+    fitted on each connected part of the graph (participants and the cards they rated). The one-dimensional factor takes up the
+    polarised part of a card's support; the card intercept is what remains, its bridging score. Returns `cards` and `participants`
+    (intercept, factor, ratings, part) and `loss`."""
+    t = _tables(graph)
+    card_ids = _union(_distinct(t.cards["card_id"]), _distinct(t.votes["card_id"]), _distinct(t.edges["from_card"]), _distinct(t.edges["to_card"]))
+    r = _ratings(graph, card_ids, prompt, judgements)
+    u, users = pd.factorize(r["p"])
+    i = card_ids.get_indexer(pd.Index(r["c"], dtype=object))
+    y, w = r["r"].to_numpy(float), r["w"].to_numpy(float)
+    U, I = len(users), len(card_ids)
+    _, part = connected_components(sp.csr_array((np.ones(len(u)), (u, U + i)), shape=(U + I, U + I)), directed=False)
+    rng = np.random.default_rng(seed)
+    mean, bu, bi, fu, fi, loss = np.zeros(I), np.zeros(U), np.zeros(I), np.zeros(U), np.zeros(I), 0.0
+    rows = pd.Series(np.arange(len(u))).groupby(part[u]).indices   # part -> its ratings
+    for p, k in rows.items():
+        uc, uk = np.unique(u[k], return_inverse=True)
+        ic, ik = np.unique(i[k], return_inverse=True)
+        fits = [_rank_one(uk, ik, y[k], w[k], len(uc), len(ic), ridge_intercept, ridge_factor, rng.normal(scale=0.5, size=len(ic)))
+                for _ in range(max(restarts, 1))]
+        mu, bu[uc], bi[ic], fu[uc], fi[ic], lp = min(fits, key=lambda f: f[-1])   # the rank-one fit has local minima
+        flip = -1.0 if fi[ic][np.argmax(np.abs(fi[ic]))] < 0 else 1.0           # one orientation: the largest card factor positive
+        fu[uc], fi[ic], mean[ic], loss = flip * fu[uc], flip * fi[ic], mu, loss + lp
+    cards = Table({"card_id": card_ids.to_numpy(dtype=object), "intercept": bi, "factor": fi, "ratings": np.bincount(i, w, I),
+                   "mean": mean, "part": part[U:]})
+    participants = Table({"participant_id": users.to_numpy(dtype=object), "intercept": bu, "factor": fu, "ratings": np.bincount(u, w, U),
+                          "part": part[:U]})
+    return SimpleNamespace(cards=cards, participants=participants, loss=loss)
+
+def _bridging_mf(graph, s: _System, prompt=None, **kwargs) -> np.ndarray:
+    "Each node's card intercept in `endorsement_factors` (0, the average, for a card nobody rated)."
+    cards = endorsement_factors(graph, prompt=prompt, **kwargs).cards
+    b = pd.Series(cards["intercept"].to_numpy(), index=pd.Index(cards["card_id"], dtype=object))
+    return b.reindex(s.card_ids).fillna(0.0).to_numpy()[s.node_card]
 
 # %% ../nbs/02_aggregate.ipynb #6ee0a081
 def top_cards(ranking: pd.DataFrame) -> dict:

@@ -11,12 +11,14 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 from .core import InputError
-from .aggregate import _tables, _derive, _compile, _cycle_edges, wise_values, rank, top_cards, unwind, LABELS
+from .aggregate import (_tables, _derive, _compile, _cycle_edges, _ratings, wise_values, rank, top_cards, unwind, endorsement_factors,
+                                 LABELS)
 from .graph import Table
 from .simulate import Bloc, Minority, Simulation, simulate, inject_bloc, lift_mai
 
 # %% auto #0
-__all__ = ['COORDINATION_COLUMNS', 'DEFEND_LOG_COLUMNS', 'METRICS', 'ATTACK_SHAPES', 'coordination', 'defend', 'polarised_cards',
+__all__ = ['COORDINATION_COLUMNS', 'DEFEND_LOG_COLUMNS', 'OPPOSED_COLUMNS', 'ONE_SIDED_COLUMNS', 'METRICS', 'ATTACK_SHAPES',
+           'coordination', 'defend', 'opposed_pairs', 'polarised_cards', 'one_sided_edges', 'drop_one_sided',
            'robust_values', 'carried_by_suspects', 'study_methods', 'evaluate', 'robustness_study', 'attack_study',
            'plot_study']
 
@@ -94,44 +96,204 @@ def defend(graph, min_similarity: float = 0.4, min_support: int = 8):
     return _derive(graph, votes=scaled(t.votes), edges=scaled(e[~drop])), pd.DataFrame(log, columns=DEFEND_LOG_COLUMNS)
 
 # %% ../nbs/02c_robustness.ipynb #b7a817ec
-def polarised_cards(graph, min_z: float = 3.5, min_judgements: int = 5) -> pd.DataFrame:
-    "Cards two participant groups judge in opposite directions: the largest gap between group means, in standard errors."
+def _bradley_terry(batch, f, t, y, w, n_batch: int, size: int, ridge: float, iters: int = 50):
+    """`n_batch` ridge Bradley–Terry fits at once, by Newton's method: judgement k (weight w[k]) in fit batch[k] says card t[k]
+    is wiser than card f[k] (y = 1) or not (y = 0), with P(y = 1) = σ(s[t] − s[f]) and a N(0, 1/ridge) prior on each score.
+    Returns the scores (n_batch, size) and their posterior covariance (n_batch, size, size)."""
+    s = np.zeros((n_batch, size))
+    flat = lambda a, b: (batch * size + a) * size + b                       # (batch, a, b) -> position in H
+    cells = np.concatenate([flat(t, t), flat(f, f), flat(t, f), flat(f, t)])
+    for _ in range(iters):
+        p = 1.0 / (1.0 + np.exp(-(s[batch, t] - s[batch, f])))
+        r, v = w * (y - p), w * p * (1 - p)
+        g = (np.bincount(batch * size + t, r, n_batch * size) - np.bincount(batch * size + f, r, n_batch * size)).reshape(n_batch, size) - ridge * s
+        H = np.bincount(cells, np.concatenate([v, v, -v, -v]), n_batch * size * size).reshape(n_batch, size, size)
+        H += ridge * np.eye(size)
+        step = np.linalg.solve(H, g[..., None])[..., 0]
+        step *= min(1.0, 4.0 / max(np.abs(step).max(), 1e-300))             # a bounded Newton step: no overshoot on unanimous pairs
+        s += step
+        if np.abs(step).max() < 1e-8: break
+    return s, np.linalg.inv(H)
+
+OPPOSED_COLUMNS = ["context_id", "from_card", "to_card", "group", "group_logit", "others_logit", "z"]
+
+def opposed_pairs(graph, min_z: float = 3.0, ridge: float = 0.5, min_judgements: int = 5) -> pd.DataFrame:
+    """Pairs of cards that a participant group and everyone else order oppositely: the group holds `to_card` wiser than
+    `from_card` (`group_logit` > 0), the others hold `from_card` wiser (`others_logit` < 0), `z` standard errors apart."""
     t = _tables(graph)
     e = t.edges
-    cols = ["context_id", "card_id", "high", "low", "gap", "z"]
     part = t.participants
     gmap = (pd.Series(part["group"].to_numpy(dtype=object), index=part["participant_id"].astype(object)).groupby(level=0).first()
             if len(part) and "group" in part else pd.Series(dtype=object))
     grp = gmap.reindex(e["participant_id"].astype(object)).to_numpy(dtype=object)
     verdict = e["verdict"].astype(object).to_numpy()
-    n = e["count"].to_numpy(dtype=float)
-    sign = np.where(verdict == "wiser", 1.0, np.where(verdict == "not_wiser", -1.0, 0.0))
+    keep = np.isin(verdict, ["wiser", "not_wiser"]) & pd.notna(grp) & (e["from_card"].astype(object) != e["to_card"].astype(object)).to_numpy()
+    empty = Table({c: [] for c in OPPOSED_COLUMNS})
+    g_codes, groups = pd.factorize(grp[keep])
+    if len(groups) < 2: return empty
+    e, y, w = e[keep], (verdict[keep] == "wiser").astype(float), e["count"].to_numpy(dtype=float)[keep]
     ctx = e["context_id"].astype(object).to_numpy()
-    two = lambda a, b: np.concatenate([a, b])
-    rows = pd.DataFrame({"context_id": two(ctx, ctx), "card_id": two(e["to_card"].astype(object), e["from_card"].astype(object)),
-                         "group": two(grp, grp), "net": two(sign * n, -sign * n), "sq": two(sign ** 2 * n, sign ** 2 * n),
-                         "n": two(n, n)}).dropna(subset=["group"])
-    per = rows.groupby(["context_id", "card_id", "group"])[["net", "sq", "n"]].sum()
-    per = per[per["n"] >= min_judgements].reset_index()
-    if not len(per): return Table({c: [] for c in cols})
-    per["mean"] = per["net"] / per["n"]
-    per["var"] = np.maximum(per["sq"] / per["n"] - per["mean"] ** 2, 0.05) / per["n"]   # floored: unanimity still has sampling error
-    hi = per.loc[per.groupby(["context_id", "card_id"])["mean"].idxmax()].set_index(["context_id", "card_id"])
-    lo = per.loc[per.groupby(["context_id", "card_id"])["mean"].idxmin()].set_index(["context_id", "card_id"])
-    out = pd.DataFrame({"high": hi["group"], "low": lo["group"], "gap": hi["mean"] - lo["mean"]})
-    out["z"] = out["gap"] / np.sqrt(hi["var"] + lo["var"])
-    return Table(out[(out["high"] != out["low"]) & (out["z"] >= min_z)].reset_index()[cols])
+    # nodes (context, card), numbered within their context: fits are (group, side, context), one score per card of the context
+    node, nodes = pd.MultiIndex.from_arrays([np.concatenate([ctx, ctx]),
+                                             np.concatenate([e["from_card"].astype(object), e["to_card"].astype(object)])]).factorize()
+    x_codes, contexts = pd.factorize(nodes.get_level_values(0))
+    pos = pd.Series(np.arange(len(nodes))).groupby(x_codes).cumcount().to_numpy()
+    f, to = pos[node[:len(e)]], pos[node[len(e):]]
+    k, size, G = x_codes[node[:len(e)]], int(pos.max()) + 1, len(groups)
+    side = (g_codes[None, :] != np.arange(G)[:, None]).astype(int)          # (G, judgements): 0 = the group, 1 = the others
+    batch = ((np.arange(G)[:, None] * 2 + side) * len(contexts) + k[None, :]).ravel()
+    s, C = _bradley_terry(batch, np.tile(f, G), np.tile(to, G), np.tile(y, G), np.tile(w, G), 2 * G * len(contexts), size, ridge)
+    n = np.bincount(np.concatenate([batch * size + np.tile(f, G), batch * size + np.tile(to, G)]), np.tile(w, 2 * G),
+                    2 * G * len(contexts) * size).reshape(-1, size)
+    card = np.full((len(contexts), size), None, dtype=object)
+    card[x_codes, pos] = nodes.get_level_values(1).to_numpy(dtype=object)
+    known = pd.notna(card)
+    i, j = np.triu_indices(size, 1)
+    rows = []
+    for g in range(G):
+        mine, rest = (g * 2) * len(contexts) + np.arange(len(contexts)), (g * 2 + 1) * len(contexts) + np.arange(len(contexts))
+        d_g, d_r = s[mine][:, j] - s[mine][:, i], s[rest][:, j] - s[rest][:, i]          # logit that card j is wiser than card i
+        var = lambda b: C[b][:, i, i] + C[b][:, j, j] - 2 * C[b][:, i, j]
+        z = (d_g - d_r) / np.sqrt(var(mine) + var(rest))
+        enough = np.minimum.reduce([n[mine][:, i], n[mine][:, j], n[rest][:, i], n[rest][:, j]]) >= min_judgements
+        hit = enough & known[:, i] & known[:, j] & (np.sign(d_g) != np.sign(d_r)) & (np.abs(z) >= min_z)
+        xs, ps = np.nonzero(hit)
+        up = d_g[xs, ps] > 0                                                             # orient: the group holds to_card wiser
+        a, b = card[xs, i[ps]], card[xs, j[ps]]
+        rows.append(pd.DataFrame({"context_id": contexts[xs].to_numpy(dtype=object), "from_card": np.where(up, a, b), "to_card": np.where(up, b, a),
+                                  "group": groups[g], "group_logit": np.abs(d_g[xs, ps]), "others_logit": -np.abs(d_r[xs, ps]),
+                                  "z": np.abs(z[xs, ps])}))
+    out = pd.concat(rows, ignore_index=True).sort_values(["context_id", "z"], ascending=[True, False], kind="stable")
+    return Table(out.reset_index(drop=True)[OPPOSED_COLUMNS]) if len(out) else empty
+
+def polarised_cards(graph, min_z: float = 3.0, ridge: float = 0.5, min_judgements: int = 5) -> pd.DataFrame:
+    "The cards of `opposed_pairs`, one row each: its most opposed rival, the group on one side of it (everyone else on the other), z."
+    return _per_card(opposed_pairs(graph, min_z, ridge, min_judgements))
+
+def _per_card(op: pd.DataFrame) -> pd.DataFrame:
+    both = pd.concat([op.rename(columns={"to_card": "card_id", "from_card": "rival"}),
+                      op.rename(columns={"from_card": "card_id", "to_card": "rival"})], ignore_index=True)
+    best = both.sort_values("z", ascending=False, kind="stable").drop_duplicates(["context_id", "card_id"])
+    return Table(best.sort_values(["context_id", "z"], ascending=[True, False], kind="stable")[["context_id", "card_id", "rival", "group", "z"]]
+                 .reset_index(drop=True))
+
+# %% ../nbs/02c_robustness.ipynb #0e51de01
+ONE_SIDED_COLUMNS = ["context_id", "from_card", "to_card", "judges_for", "judges_against", "factor_for", "factor_against", "t", "groups"]
+
+def one_sided_edges(graph, min_t: float = 0.0, min_judges: int = 3, factors=None) -> pd.DataFrame:
+    """Judged pairs whose verdicts divide along the participants' factor of `endorsement_factors`: `judges_for` hold
+    `to_card` wiser (the side more of them took), `judges_against` hold `from_card` wiser; `t`, Welch's t of the gap between the
+    two sides' mean factors. Each judge's factor leaves out that judge's own verdict on the pair, so a verdict does not
+    place its judge. `groups`: how far the two sides are the participants' declared groups (Cramér's V of side × group, 0–1;
+    NaN without groups). Rows with ≥ `min_judges` on each side and t ≥ `min_t`, most one-sided first."""
+    ef = endorsement_factors(graph) if factors is None else factors
+    cards = ef.cards.set_index("card_id")
+    t = _tables(graph)
+    e = t.edges.dropna(subset=["participant_id"])
+    v = e["verdict"].astype(object).to_numpy()
+    e = e[np.isin(v, ["wiser", "not_wiser"])]
+    empty = Table({c: [] for c in ONE_SIDED_COLUMNS})
+    if not len(e) or not len(ef.participants): return empty
+    y = (e["verdict"].astype(object) == "wiser").to_numpy(float)
+    w = e["count"].to_numpy(dtype=float)
+    a, b = e["from_card"].astype(object).to_numpy(), e["to_card"].astype(object).to_numpy()
+    who = e["participant_id"].astype(object).to_numpy()
+    # the judge's factor without this judgement: its two ratings (to: y, from: 1 - y) taken out of the judge's 2x2 system
+    r = _ratings(graph, pd.Index(cards.index, dtype=object), judgements=True)
+    ci = pd.Index(cards.index, dtype=object)
+    mu, bi, fi = (cards[c].to_numpy() for c in ("mean", "intercept", "factor"))
+    pu, users = pd.factorize(r["p"])
+    ri = ci.get_indexer(pd.Index(r["c"], dtype=object))
+    rw, ry = r["w"].to_numpy(float), r["r"].to_numpy(float)
+    res = ry - mu[ri] - bi[ri]
+    li, lf = 0.15, 0.03
+    S = [np.bincount(pu, x, len(users)) for x in (rw, rw * fi[ri], rw * fi[ri] ** 2, rw * res, rw * res * fi[ri])]
+    k = users.get_indexer(pd.Index(who, dtype=object))
+    ok = k >= 0
+    sums = [s_[np.where(ok, k, 0)].copy() for s_ in S]
+    for card, yy in ((b, y), (a, 1 - y)):
+        j = ci.get_indexer(pd.Index(card, dtype=object))
+        jj = np.where(j >= 0, j, 0)
+        rr = yy - mu[jj] - bi[jj]
+        for s_, x in zip(sums, (w, w * fi[jj], w * fi[jj] ** 2, w * rr, w * rr * fi[jj])): s_ -= np.where(j >= 0, x, 0)
+    A_, B_, D_ = sums[0] + li, sums[1], sums[2] + lf
+    factor = np.where(ok, (A_ * sums[4] - B_ * sums[3]) / (A_ * D_ - B_ * B_), np.nan)
+    # each verdict as a stance on the unordered pair: +1 if it holds the later card (by id) wiser
+    lo, hi = np.where(a < b, a, b), np.where(a < b, b, a)
+    stance = np.where(y == 1, 1, -1) * np.where(a < b, 1, -1)
+    part = t.participants
+    gmap = (pd.Series(part["group"].to_numpy(dtype=object), index=part["participant_id"].astype(object)).groupby(level=0).first()
+            if len(part) and "group" in part else pd.Series(dtype=object))
+    d = pd.DataFrame({"context_id": e["context_id"].astype(object).to_numpy(), "lo": lo, "hi": hi, "up": stance > 0, "f": factor, "n": w,
+                      "group": gmap.reindex(pd.Index(who, dtype=object)).to_numpy(dtype=object)})
+    d = d[np.isfinite(d["f"])]
+    # Cramér's V of side x declared group, per pair
+    cells = d.dropna(subset=["group"]).groupby(["context_id", "lo", "hi", "up", "group"])["n"].sum()
+    full = cells.unstack("up", fill_value=0).stack()                      # absent (side, group) cells count too
+    exp_full = (full.groupby(level=[0, 1, 2, 3]).transform("sum") * full.groupby(level=[0, 1, 2, 4]).transform("sum")
+                / full.groupby(level=[0, 1, 2]).transform("sum"))
+    chi2 = ((full - exp_full) ** 2 / exp_full.where(exp_full > 0)).groupby(level=[0, 1, 2]).sum()
+    groups_v = np.sqrt(chi2 / full.groupby(level=[0, 1, 2]).sum()).clip(upper=1.0)
+    g = d.groupby(["context_id", "lo", "hi", "up"])
+    s = pd.DataFrame({"n": g["n"].sum(), "mean": g["f"].mean(), "var": g["f"].var(ddof=1)}).unstack("up")
+    s = s.dropna(subset=[("n", True), ("n", False)])
+    if not len(s): return empty
+    n1, n0 = s[("n", True)], s[("n", False)]
+    up = n1 >= n0                                                          # orient: to_card is the side more judges took
+    m_for, m_against = np.where(up, s[("mean", True)], s[("mean", False)]), np.where(up, s[("mean", False)], s[("mean", True)])
+    v_for = np.where(up, s[("var", True)], s[("var", False)]); v_against = np.where(up, s[("var", False)], s[("var", True)])
+    n_for, n_against = np.where(up, n1, n0), np.where(up, n0, n1)
+    floor = 0.01                                                           # a factor spread no smaller than 0.1: unanimity is not infinite evidence
+    tt = np.abs(m_for - m_against) / np.sqrt(np.maximum(np.nan_to_num(v_for), floor) / n_for + np.maximum(np.nan_to_num(v_against), floor) / n_against)
+    lo_, hi_ = s.index.get_level_values(1).to_numpy(dtype=object), s.index.get_level_values(2).to_numpy(dtype=object)
+    out = pd.DataFrame({"context_id": s.index.get_level_values(0).to_numpy(dtype=object), "from_card": np.where(up, lo_, hi_),
+                        "to_card": np.where(up, hi_, lo_), "judges_for": n_for, "judges_against": n_against, "factor_for": m_for,
+                        "factor_against": m_against, "t": tt,
+                        "groups": groups_v.reindex(s.index).to_numpy() if len(groups_v) else np.nan})
+    out = out[(out["judges_for"] >= min_judges) & (out["judges_against"] >= min_judges) & (out["t"] >= min_t)]
+    return Table(out.sort_values("t", ascending=False, kind="stable").reset_index(drop=True)[ONE_SIDED_COLUMNS])
+
+# %% ../nbs/02c_robustness.ipynb #7c1e2d3a
+def drop_one_sided(graph, min_t: float = 4.0, min_ratio: float = 3.0, min_judges: int = 2, max_groups: float = 0.5, factors=None):
+    """A derived graph without the verdicts that hold `to_card` wiser on one-sided edges — t ≥ `min_t` in `one_sided_edges`,
+    `min_ratio` times as many judges for as against, and sides that are not the declared groups (`groups` < `max_groups`:
+    a split between groups is contested, not a bloc's claim); and its log (rows as `defend`'s)."""
+    found = one_sided_edges(graph, min_t, min_judges, factors)
+    found = found[(found["judges_for"] >= min_ratio * found["judges_against"]) & ~(found["groups"] >= max_groups)]
+    t = _tables(graph)
+    e = t.edges
+    if not len(found): return graph, pd.DataFrame(columns=DEFEND_LOG_COLUMNS)
+    v = e["verdict"].astype(object).to_numpy()
+    key = pd.MultiIndex.from_arrays([e["context_id"].astype(object), e["from_card"].astype(object), e["to_card"].astype(object)])
+    fwd = pd.MultiIndex.from_frame(found[["context_id", "from_card", "to_card"]].astype(object))
+    back = pd.MultiIndex.from_frame(found[["context_id", "to_card", "from_card"]].astype(object))
+    drop = (key.isin(fwd) & (v == "wiser")) | (key.isin(back) & (v == "not_wiser"))     # every verdict holding to_card wiser
+    dropped = e[drop]
+    log = []
+    for r in found.itertuples(index=False):
+        mine = dropped[((dropped["context_id"].astype(object) == r.context_id) & dropped["from_card"].astype(object).isin([r.from_card, r.to_card])
+                        & dropped["to_card"].astype(object).isin([r.from_card, r.to_card])).to_numpy()]
+        who = sorted(map(str, mine["participant_id"].dropna().unique()))
+        log.append(dict(cluster=-1, action="one-sided verdicts dropped", participants=who, size=len(who), weight=1.0,
+                        claims=[[r.context_id, r.from_card, r.to_card]], example=f"wiser {r.context_id}: {r.from_card} -> {r.to_card}",
+                        reason=f"the {r.judges_for:g} who hold {r.to_card} wiser and the {r.judges_against:g} who hold {r.from_card} wiser sit on "
+                               f"opposite sides of the participant factor (t = {r.t:.1f} ≥ {min_t:g}), {r.judges_for / r.judges_against:.1f} for each against"))
+    return _derive(graph, edges=e[~drop]), pd.DataFrame(log, columns=DEFEND_LOG_COLUMNS)
 
 # %% ../nbs/02c_robustness.ipynb #82913be6
-def robust_values(graph, h="inf", min_similarity: float = 0.4, min_support: int = 8, min_z: float = 3.5,
-                  min_judgements: int = 5, leaders: int = 3, **kwargs):
-    "Γ_h after `defend` (coordinated clusters count once), labelled contested by group polarisation; and the defence's log."
+def robust_values(graph, h="inf", min_similarity: float = 0.4, min_support: int = 8, min_z: float = 3.0, ridge: float = 0.5,
+                  min_judgements: int = 5, leaders: int = 1, one_sided: float | None = None, **kwargs):
+    "Γ_h after `defend` (coordinated clusters count once), labelled contested where a group and the others order a card's pair oppositely; and the defence's log."
     g, log = defend(graph, min_similarity, min_support)
+    opposed = opposed_pairs(g, min_z, ridge, min_judgements)
+    if one_sided is not None:                  # drop the majority side of one-sided edges (t >= one_sided), splits between groups kept
+        g, more = drop_one_sided(g, one_sided)
+        log = pd.concat([log, more], ignore_index=True) if len(more) else log
     ranked = wise_values(g, h, share=False, labels=False, **kwargs)
-    pol = polarised_cards(g, min_z, min_judgements)
+    pol = _per_card(opposed)
     hit = pd.MultiIndex.from_arrays([ranked["context_id"].astype(object), ranked["card_id"].astype(object)]).isin(
         pd.MultiIndex.from_frame(pol[["context_id", "card_id"]].astype(object))) if len(pol) else np.zeros(len(ranked), dtype=bool)
-    # a polarised card among the first `leaders` leaves the order above it unsettled: those cards are contested too
+    # leaders > 1: a polarised card among the first `leaders` also marks the cards ranked above it contested
     ctx = ranked["context_id"].astype(object).fillna("").to_numpy()
     deepest = pd.Series(np.where(hit & (ranked["rank"].to_numpy() <= leaders), ranked["rank"].to_numpy(), 0)).groupby(ctx).transform("max").to_numpy()
     contested = hit | (ranked["rank"].to_numpy() <= deepest)
@@ -196,7 +358,8 @@ def _robust(**settings):
 def study_methods(**robust_settings) -> dict:
     "The aggregators of the study: name -> graph -> (ranking, (flagged participants, flagged edges) or None)."
     return {"Γ_0": _gamma(0), "Γ_1": _gamma(1), "Γ_∞": _gamma("inf"), "votes": _baseline("votes"), "pagerank": _baseline("pagerank"),
-            "bridging": _baseline("bridging"), "Γ_∞ unwound": _unwound, "robust": _robust(**robust_settings)}
+            "bridging": _baseline("bridging"), "bridging_mf": _baseline("bridging_mf"), "Γ_∞ unwound": _unwound,
+            "robust": _robust(**robust_settings)}
 
 def _cycle_detector(graph):
     "The cycle detector of `wisemodel.aggregate`: suspect edges, and the participants who judged them wiser."
@@ -216,7 +379,7 @@ def _pr(flagged: set, injected: set):
 
 # %% ../nbs/02c_robustness.ipynb #f7b77a75
 METRICS = ("top1_accuracy", "kendall_tau", "top1_unchanged", "tau_unchanged", "bloc_first", "minority_first", "contested_share",
-           "contested_elsewhere", "detector_precision", "detector_recall", "edge_precision", "edge_recall", "honest_flagged")
+           "contested_elsewhere", "contested_attacked", "detector_precision", "detector_recall", "edge_precision", "edge_recall", "honest_flagged")
 
 def _tau(a: pd.Series, b: pd.Series) -> float:
     from scipy.stats import kendalltau
@@ -256,7 +419,8 @@ def evaluate(sim: Simulation, before: dict | None = None, methods: dict | None =
                 m["bloc_first"].append(top == sim.bloc_cards[x])
             if x in sim.minority_cards: m["minority_first"].append(top == sim.minority_cards[x])
             if "label" in r and sim.wisdom is not None:
-                m["contested_share" if x in sim.split_contexts else "contested_elsewhere"].append(r["label"].iloc[0] == "contested")
+                which = "contested_share" if x in sim.split_contexts else "contested_attacked" if x in attacked else "contested_elsewhere"
+                m[which].append(r["label"].iloc[0] == "contested")
         row = {k: nanmean(v) for k, v in m.items()}
         row["detector_precision"], row["detector_recall"] = _pr(who, sim.bloc_participants)
         row["edge_precision"], row["edge_recall"] = _pr(edges, sim.bloc_edges)
@@ -321,7 +485,11 @@ def attack_study(graph, qs=(0, 0.05, 0.1, 0.2, 0.3), seeds=range(5), bloc: Bloc 
 # %% ../nbs/02c_robustness.ipynb #cb2f9b55
 ATTACK_SHAPES = {"overt": Bloc(), "subtle": Bloc(edges=2), "noisy": Bloc(edges=3, noise=0.3),
                  "camouflaged": Bloc(edges=3, noise=0.3, camouflage=6), "three-contexts": Bloc(contexts=3),
-                 "existing-card": Bloc(target="existing", edges=3), "one-edge-noisy": Bloc(edges=1, noise=0.5)}
+                 "existing-card": Bloc(target="existing", edges=3), "one-edge-noisy": Bloc(edges=1, noise=0.5),
+                 # shapes added after the first study, never used to choose a setting:
+                 "vote-only": Bloc(edges=0), "one-edge": Bloc(edges=1), "spread": Bloc(contexts=3, spread=True),
+                 "spread-subtle": Bloc(contexts=6, spread=True, edges=2), "mimic": Bloc(edges=3, mimic=6),
+                 "mimic-noisy": Bloc(edges=2, noise=0.3, mimic=10)}
 
 # %% ../nbs/02c_robustness.ipynb #669a600e
 def plot_study(summary: pd.DataFrame, metrics=("top1_unchanged", "minority_first", "detector_recall", "contested_share"),

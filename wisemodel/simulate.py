@@ -25,6 +25,8 @@ class Bloc:
     target: str = "new"           # "new": its own card, latent wisdom below every other; "existing": the context's last card
     noise: float = 0.0            # each member drops each claim (and its vote) with this probability, to look less alike
     camouflage: int = 0           # each member also judges this many of the context's pairs at random, to look like a participant
+    spread: bool = False          # each member attacks one of the `contexts` (in turn) instead of all: a thinner bloc in each
+    mimic: int = 0                # each member also judges this many pairs honest people judged, anywhere, as most of them did: to hide
 
 @dataclasses.dataclass
 class Minority:
@@ -91,29 +93,46 @@ def inject_bloc(graph, bloc: Bloc, seed: int = 0, targets: dict | None = None):
     if nb == 0:
         return (_rebuild(graph, tables) if tables else graph), set(), set(), dict(targets)
     votes, claims, seen, cover = [], [], [], []
-    for x, card in targets.items():
+    where = np.arange(nb) % max(len(targets), 1)                 # spread: member i attacks the (i mod k)-th context only
+    for k, (x, card) in enumerate(targets.items()):
+        mine = ids[where == k] if bloc.spread else ids
+        n = len(mine)
         view = _rebuild(graph, tables) if tables else graph
         others = _leaders(view, x, card)
         if bloc.edges is not None: others = others[:bloc.edges]   # subtle: only over the leaders
         p = prompt_of.get(card) or "bloc-prompt"
-        keep = rng.random(nb) >= bloc.noise
-        votes.append(pd.DataFrame({"participant_id": ids[keep], "prompt_id": p, "card_id": card, "count": 1}))
-        seen.append(pd.DataFrame({"participant_id": ids, "stage": "select", "prompt_id": p, "card_id": card, "count": 1}))
+        keep = rng.random(n) >= bloc.noise
+        votes.append(pd.DataFrame({"participant_id": mine[keep], "prompt_id": p, "card_id": card, "count": 1}))
+        seen.append(pd.DataFrame({"participant_id": mine, "stage": "select", "prompt_id": p, "card_id": card, "count": 1}))
         for c in others:
-            who = ids[rng.random(nb) >= bloc.noise]
+            who = mine[rng.random(n) >= bloc.noise]
             claims.append(pd.DataFrame({"participant_id": who, "context_id": x, "from_card": c, "to_card": card, "verdict": "wiser", "count": 1}))
         if bloc.camouflage:   # random verdicts on pairs others were shown in this context
             pairs = t.edges.loc[(t.edges["context_id"].astype(object) == x).to_numpy(), ["from_card", "to_card"]].astype(object).drop_duplicates()
             if len(pairs):
-                pick = rng.integers(0, len(pairs), (nb, bloc.camouflage))
-                cover.append(pd.DataFrame({"participant_id": np.repeat(ids, bloc.camouflage), "context_id": x,
+                pick = rng.integers(0, len(pairs), (n, bloc.camouflage))
+                cover.append(pd.DataFrame({"participant_id": np.repeat(mine, bloc.camouflage), "context_id": x,
                                            "from_card": pairs["from_card"].to_numpy()[pick.ravel()], "to_card": pairs["to_card"].to_numpy()[pick.ravel()],
                                            "verdict": np.array(["wiser", "not_wiser"], dtype=object)[rng.integers(0, 2, pick.size)], "count": 1}))
+    if bloc.mimic and len(t.edges):   # honest-looking verdicts: pairs honest people judged anywhere, with the verdict most of them gave
+        e = t.edges[t.edges["verdict"].astype(object).isin(["wiser", "not_wiser"]).to_numpy()]
+        tally = pd.crosstab([e["context_id"].astype(object), e["from_card"].astype(object), e["to_card"].astype(object)], e["verdict"].astype(object))
+        tally = tally.reindex(columns=["wiser", "not_wiser"], fill_value=0)
+        pairs = tally.index.to_frame(index=False)
+        majority = np.where(tally["wiser"].to_numpy() > tally["not_wiser"].to_numpy(), "wiser", "not_wiser").astype(object)
+        pick = np.argsort(rng.random((nb, len(pairs))), axis=1)[:, :bloc.mimic]        # distinct pairs per member
+        cover.append(pd.DataFrame({"participant_id": np.repeat(ids, pick.shape[1]), "context_id": pairs.iloc[:, 0].to_numpy()[pick.ravel()],
+                                   "from_card": pairs.iloc[:, 1].to_numpy()[pick.ravel()], "to_card": pairs.iloc[:, 2].to_numpy()[pick.ravel()],
+                                   "verdict": majority[pick.ravel()], "count": 1}))
     claims = pd.concat(claims, ignore_index=True) if claims else pd.DataFrame(columns=["participant_id", "context_id", "from_card", "to_card", "verdict", "count"])
     cover = pd.concat(cover, ignore_index=True).drop_duplicates(["participant_id", "context_id", "from_card", "to_card"]) if cover else claims.iloc[:0]
+    cover = cover.merge(claims[["participant_id", "context_id", "from_card", "to_card"]], how="left", indicator=True)   # a claim stays a claim
+    cover = cover[(cover.pop("_merge") == "left_only").to_numpy()]
     judged = pd.concat([claims, cover], ignore_index=True)
-    relate = judged.drop(columns="verdict").assign(stage="relate", prompt_id=judged["context_id"].map(
-        {x: prompt_of.get(c) or "bloc-prompt" for x, c in targets.items()}))
+    rel = t.impressions[(t.impressions["stage"].astype(object) == "relate").to_numpy()] if "stage" in t.impressions else t.impressions.iloc[:0]
+    ctx_prompt = dict(zip(rel["context_id"].astype(object), rel["prompt_id"].astype(object))) if len(rel) and "prompt_id" in rel else {}
+    ctx_prompt.update({x: prompt_of.get(c) or "bloc-prompt" for x, c in targets.items()})
+    relate = judged.drop(columns="verdict").assign(stage="relate", prompt_id=judged["context_id"].map(ctx_prompt))
     part = pd.DataFrame({"participant_id": ids, "group": np.array(groups, dtype=object)[rng.integers(0, len(groups), nb)] if groups else None})
     tables.update(participants=pd.concat([t.participants, part], ignore_index=True),
                   votes=pd.concat([t.votes, *votes], ignore_index=True),
