@@ -74,7 +74,7 @@ def test_the_wise_minority_wins_by_judgements_not_votes():
         card = s.minority_cards["context-0"]
         g = wise_values(s.graph, "inf", context="context-0", share=False, labels=False)
         v = s.graph.votes[s.graph.votes.prompt_id == "prompt-0"].card_id.value_counts()
-        firsts["gamma"] += g.card.astype(str).iloc[0] == card
+        firsts["gamma"] += g.card_id.astype(str).iloc[0] == card
         firsts["votes"] += v.index[0] == card
     assert firsts["gamma"] >= 3 and firsts["votes"] <= 1, firsts
 
@@ -84,13 +84,13 @@ def test_bloc_shapes():
     overt, who, claims, target = inject_bloc(g, Bloc(q=0.25, contexts=1), seed=0)
     x, card = next(iter(target.items()))
     assert len(who) == 4 and card == "bloc-card-0"                            # ceil(0.25 * 10 / 0.75)
-    others = set(wise_values(g, "inf", context=x, share=False, labels=False).card.astype(str))
+    others = set(wise_values(g, "inf", context=x, share=False, labels=False).card_id.astype(str))
     assert {a for _, a, _ in claims} == others and {b for _, _, b in claims} == {card}
     _, _, subtle, _ = inject_bloc(g, Bloc(q=0.25, edges=2), seed=0)
-    leaders = list(wise_values(overt, "inf", context=x, share=False, labels=False).card.astype(str))
+    leaders = list(wise_values(overt, "inf", context=x, share=False, labels=False).card_id.astype(str))
     assert {a for _, a, _ in subtle} == set([c for c in leaders if c != card][:2])
     _, _, _, existing = inject_bloc(g, Bloc(q=0.25, target="existing"), seed=0)
-    assert existing[x] == list(wise_values(g, "inf", context=x, share=False, labels=False).card.astype(str))[-1]
+    assert existing[x] == list(wise_values(g, "inf", context=x, share=False, labels=False).card_id.astype(str))[-1]
     camo, who, _, _ = inject_bloc(g, Bloc(q=0.25, camouflage=3), seed=0)
     mine = camo.edges[camo.edges.participant_id.isin(who)]
     assert (mine.verdict == "not_wiser").any() and len(mine) > len(claims)
