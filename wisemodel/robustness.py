@@ -282,8 +282,9 @@ def drop_one_sided(graph, min_t: float = 4.0, min_ratio: float = 3.0, min_judges
 
 # %% ../nbs/02c_robustness.ipynb #82913be6
 def robust_values(graph, h="inf", min_similarity: float = 0.4, min_support: int = 8, min_z: float = 3.0, ridge: float = 0.5,
-                  min_judgements: int = 5, leaders: int = 1, one_sided: float | None = None, **kwargs):
-    "Γ_h after `defend` (coordinated clusters count once), labelled contested where a group and the others order a card's pair oppositely; and the defence's log."
+                  min_judgements: int = 5, leaders: int = 1, one_sided: float | None = 4.0, **kwargs):
+    """Γ_h after `defend` (coordinated clusters count once) and `drop_one_sided` (t ≥ `one_sided`; None: not at all), labelled
+    contested where a group and the others order a card's pair oppositely; and the defences' log."""
     g, log = defend(graph, min_similarity, min_support)
     opposed = opposed_pairs(g, min_z, ridge, min_judgements)
     if one_sided is not None:                  # drop the majority side of one-sided edges (t >= one_sided), splits between groups kept
