@@ -15,8 +15,8 @@ def reward():
 def _metrics_text(out, m: dict) -> str:
     f = lambda x: "–" if x is None else f"{x:.3f}"
     lines = [f"{out}: reward model trained on {m['train_pairs_used']} pairs in {m['train_seconds']} s.",
-             f"held-out accuracy {f(m['heldout_accuracy'])} (n={m['heldout_n']}); unseen contexts {f(m['unseen_context_accuracy'])} "
-             f"(n={m['unseen_context_n']}); untrained {f(m.get('untrained_accuracy'))}; length baseline {f(m['length_baseline_accuracy'])}.",
+             f"held-out accuracy {f(m['heldout_accuracy'])} (n={m['heldout_n']}): trained contexts {f(m.get('seen_context_accuracy'))} "
+             f"(n={m.get('seen_context_n', '–')}), unseen contexts {f(m['unseen_context_accuracy'])} (n={m['unseen_context_n']}); untrained {f(m.get('untrained_accuracy'))}; length baseline {f(m['length_baseline_accuracy'])}.",
              f"mean margin {m['mean_margin']:+.3f} (untrained {m.get('untrained_mean_margin', 0):+.3f})."]
     lines += [f"  {k}: {f(v['accuracy'])} (n={v['n']})" for k, v in m["per_kind"].items()]
     return "\n".join(lines)

@@ -381,6 +381,7 @@ def evaluate_pairs(test, chosen: np.ndarray, rejected: np.ndarray, untrained: tu
     length_right = np.where(len_c == len_r, 0.5, (len_c > len_r).astype(float))
     out = {"heldout_accuracy": _acc(margin > 0)["accuracy"], "heldout_n": len(margin),
            "mean_margin": round(float(margin.mean()), 4),
+           "seen_context_accuracy": _acc((margin > 0)[~unseen])["accuracy"], "seen_context_n": int((~unseen).sum()),
            "unseen_context_accuracy": _acc((margin > 0)[unseen])["accuracy"], "unseen_context_n": int(unseen.sum()),
            "length_baseline_accuracy": _acc(length_right)["accuracy"], "length_baseline_n": len(margin)}
     per_kind = {}
@@ -395,6 +396,12 @@ def evaluate_pairs(test, chosen: np.ndarray, rejected: np.ndarray, untrained: tu
                    margin_growth=round(float(margin.mean() - u_margin.mean()), 4))
         for kind in per_kind: per_kind[kind]["untrained_accuracy"] = _acc((u_margin > 0)[kinds == kind])["accuracy"]
     out["per_kind"] = per_kind
+    out["per_context"] = {}                    # the same, for new prompts of trained contexts and for the unseen context
+    for name, sel in (("trained contexts", ~unseen), ("unseen context", unseen)):
+        if not sel.any(): continue
+        out["per_context"][name] = {**_acc((margin > 0)[sel]), "mean_margin": round(float(margin[sel].mean()), 4),
+                                    "length_baseline_accuracy": _acc(length_right[sel])["accuracy"]}
+        if untrained is not None: out["per_context"][name]["untrained_accuracy"] = _acc((u_margin > 0)[sel])["accuracy"]
     cal = calibration_table(margin)
     out["ece"], out["calibration"] = cal["ece"], cal["bins"]
     return out
@@ -419,7 +426,7 @@ def model_card(record: dict) -> str:
     m, d, env, c = record["metrics"], record["data"], record["environment"], record["config"]
     pct = lambda x: "–" if x is None else f"{x:.3f}"
     kinds = "\n".join(f"| {k} | {pct(v['accuracy'])} | {v['n']} | {pct(v.get('untrained_accuracy'))} | {pct(v['length_baseline_accuracy'])} | {v['mean_margin']:+.3f} |"
-                      for k, v in m["per_kind"].items())
+                      for k, v in {**{f"prompts of the {c}": v for c, v in m.get("per_context", {}).items()}, **m["per_kind"]}.items())
     rows = "\n".join(f"| {split} | {r['total']} | " + ", ".join(f"{k}: {n}" for k, n in r.items() if k != "total") + " |"
                      for split, r in d["rows"].items())
     return f"""---
@@ -446,13 +453,14 @@ It also loads as `AutoModelForSequenceClassification.from_pretrained("this-folde
 | metric | value | n |
 |---|---|---|
 | held-out accuracy | {pct(m['heldout_accuracy'])} | {m['heldout_n']} |
-| unseen-context accuracy | {pct(m['unseen_context_accuracy'])} | {m['unseen_context_n']} |
+| of which new prompts of trained contexts | {pct(m.get('seen_context_accuracy'))} | {m.get('seen_context_n', '–')} |
+| of which a context never trained on | {pct(m['unseen_context_accuracy'])} | {m['unseen_context_n']} |
 | untrained (fresh seeded head) accuracy | {pct(m.get('untrained_accuracy'))} | {m.get('untrained_n', '–')} |
 | length baseline accuracy (longer wins) | {pct(m['length_baseline_accuracy'])} | {m['length_baseline_n']} |
 | mean margin r(chosen) − r(rejected) | {m['mean_margin']:+.3f} (untrained {m.get('untrained_mean_margin', 0):+.3f}) | {m['heldout_n']} |
 | expected calibration error | {m['ece']:.3f} | {m['heldout_n']} |
 
-| rejected kind | accuracy | n | untrained | length baseline | mean margin |
+| held-out pairs: prompts, rejected kind | accuracy | n | untrained | length baseline | mean margin |
 |---|---|---|---|---|---|
 {kinds}
 

@@ -143,9 +143,9 @@ def training_prompts(graph, config: SynthConfig, generator=None, progress: bool 
 
 # %% ../nbs/07_synth.ipynb #5801da9e
 def split_prompts(prompts: pd.DataFrame, config: SynthConfig) -> pd.DataFrame:
-    """Assign each kept prompt to `train` or `test`: first every prompt whose context (by f(G, p)) is one of
-    `heldout_contexts` seeded picks, then whole clusters of near-duplicates (similarity ≥ `split_threshold`,
-    transitively) until `test_fraction` is reached. Seeded."""
+    """Assign each kept prompt to `train` or `test`: every prompt whose context (by f(G, p)) is one of `heldout_contexts`
+    seeded picks, and from each other context whole clusters of near-duplicates (similarity ≥ `split_threshold`,
+    transitively) until the nearest to `test_fraction` of that context's prompts, one cluster always left for training. Seeded."""
     from wisemodel.embed import embed
     df = prompts.copy()
     df["split"], df["cluster"] = None, -1
@@ -165,14 +165,18 @@ def split_prompts(prompts: pd.DataFrame, config: SynthConfig) -> pd.DataFrame:
     rng = random.Random(config.seed)
     contexts = sorted(df.loc[kept, "context_id"].dropna().unique())      # f(G, p)'s context: the one the cards come from
     held = set(rng.sample(contexts, min(config.heldout_contexts, max(len(contexts) - 1, 0))))
-    test = set(df.loc[kept][df.loc[kept, "context_id"].isin(held)]["cluster"])
-    others = sorted(set(df.loc[kept, "cluster"]) - test)
-    rng.shuffle(others)
-    target = config.test_fraction * len(kept)
-    for c in others:
-        if (df.loc[kept, "cluster"].isin(test)).sum() >= target: break
-        if len(test) + 1 >= len(set(df.loc[kept, "cluster"])): break      # training keeps at least one cluster
-        test.add(c)
+    clusters = df.loc[kept, ["cluster", "context_id"]]
+    test = set(clusters[clusters["context_id"].isin(held)]["cluster"])
+    for x in contexts:                                # every context that stays in training gives test_fraction of its prompts
+        if x in held: continue
+        mine = clusters[clusters["context_id"] == x]
+        options = sorted(set(mine["cluster"]) - test)
+        rng.shuffle(options)
+        target = config.test_fraction * len(mine)
+        for c in options[:-1]:                        # the context keeps at least one cluster for training
+            size = int((mine["cluster"] == c).sum())
+            if mine["cluster"].isin(test).sum() + size > target + 0.5: continue   # nearest to the target share
+            test.add(c)
     df.loc[kept, "split"] = np.where(df.loc[kept, "cluster"].isin(test), "test", "train")
     df["heldout_context"] = df["context_id"].isin(held) & (df["status"] == "kept")
     return df
