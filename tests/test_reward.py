@@ -13,7 +13,8 @@ from wisemodel.cli import cli
 from wisemodel.core import InputError
 from wisemodel.reward import RewardConfig, RewardModel, bench_reward, load_preferences, tiny_base_model, train_reward
 
-METRIC_KEYS = {"heldout_accuracy", "heldout_n", "mean_margin", "unseen_context_accuracy", "unseen_context_n",
+METRIC_KEYS = {"heldout_accuracy", "heldout_n", "mean_margin", "unseen_context_accuracy", "unseen_context_n", "seen_context_accuracy",
+               "seen_context_n", "per_context",
                "length_baseline_accuracy", "length_baseline_n", "untrained_accuracy", "untrained_n", "untrained_mean_margin",
                "margin_growth", "per_kind", "ece", "calibration", "train_pairs", "train_pairs_used", "train_seconds"}
 
@@ -71,7 +72,9 @@ def test_metrics_have_every_key_with_its_n(trained, work):
     assert METRIC_KEYS <= set(m), METRIC_KEYS - set(m)
     test = load_preferences(work[0] / "preference")["test"]
     assert m["heldout_n"] == m["length_baseline_n"] == m["untrained_n"] == len(test)
-    assert m["unseen_context_n"] == sum(test["unseen_context"])
+    assert m["unseen_context_n"] == sum(test["unseen_context"]) and m["seen_context_n"] == len(test) - m["unseen_context_n"]
+    assert sum(v["n"] for v in m["per_context"].values()) == len(test)
+    assert all({"accuracy", "untrained_accuracy", "length_baseline_accuracy"} <= set(v) for v in m["per_context"].values())
     assert sum(v["n"] for v in m["per_kind"].values()) == len(test)
     assert all(0 <= v["accuracy"] <= 1 and {"untrained_accuracy", "length_baseline_accuracy"} <= set(v) for v in m["per_kind"].values())
     assert sum(b["n"] for b in m["calibration"]) == len(test)

@@ -47,6 +47,9 @@ def test_split_has_no_leak_and_a_heldout_context(built):
     assert len(held) == 1 and held[0] not in set(train["context_id"])
     assert not train["unseen_context"].any()
     assert (test["unseen_context"] == ~test["context_id"].isin(set(train["context_id"]))).all()
+    per_context = pd.concat([train, test]).groupby("context_id")["prompt_id"].nunique()
+    if (per_context.drop(held[0], errors="ignore") >= 4).any():        # new prompts of trained contexts are tested too
+        assert (~test["unseen_context"]).any(), per_context
     prompts = pd.read_csv(tmp / "s" / "prompts.csv")
     assert (prompts["status"] != "kept").sum() == sum(manifest["prompts"]["dropped"].values())
 
