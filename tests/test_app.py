@@ -421,3 +421,17 @@ def test_database_url_from_the_environment(monkeypatch):
     assert database_url("sqlite:///other.sqlite") == "sqlite:///other.sqlite"             # an explicit URL wins
     assert "s3cret" not in shown_url(database_url())
     with pytest.raises(InputError, match="'mysql' is not supported"): database_url("mysql://u@h/d")
+
+
+def test_sign_ups_and_admin_logins_are_rate_limited(tmp_path):
+    "Per client address: the sign-up past the limit and the admin sign-in past the limit are refused with the wait; the right token then too."
+    app = create_app(study(signups_per_minute=2, admin_logins_per_minute=2), f"sqlite:///{tmp_path}/app.sqlite", llm=CardWriter(),
+                     admin_token="right-token")
+    answers = [sign_up(TestClient(app), f"P{i}") for i in range(3)]          # one browser each, one address
+    assert [r.status_code for r in answers] == [200, 200, 429] and "wait" in error_of(answers[2])
+    assert len(rows(app, "participants")) == 2                                 # the refused one left nothing
+    admin = TestClient(app)
+    login = lambda token: admin.post("/admin/login", data={"csrf": csrf_of(admin.get("/admin")), "token": token})
+    assert [login("wrong").status_code, login("wrong").status_code] == [403, 403]
+    third = login("right-token")
+    assert third.status_code == 429 and "wait" in error_of(third) and "Participants" not in admin.get("/admin").text

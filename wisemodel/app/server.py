@@ -37,6 +37,8 @@ class Study:
         self.config, self.engine, self._llm, self.llm_lock = config, engine, llm, threading.Lock()
         self.admin_token = admin_token or os.environ.get("WISEMODEL_ADMIN_TOKEN") or secrets.token_urlsafe(18)
         self.chat_limit = RateLimit(getattr(config, "chat_messages_per_minute", 10), 60.0)
+        self.signup_limit = RateLimit(config.signups_per_minute, 60.0)           # per client address
+        self.admin_limit = RateLimit(config.admin_logins_per_minute, 60.0)       # per client address
         self.items: list[dict] = []                               # an evaluation: its items (`wisemodel.app.items`) ...
         self.skipped: list[dict] = []                             # ... and the prompts that made no pair, and why
         self.working, self.working_lock = {}, threading.Lock()    # (task, participant id) -> the thread doing it
@@ -315,6 +317,8 @@ def create_app(study=None, database_url: str | None = None, llm=None, admin_toke
         answers = {q: participant_text(form.get(f"demo_{q}"), q, FIELD_CHARS, required=False) for q in config.demographics}
         answers = {q: a for q, a in answers.items() if a}
         persona = _simulated_persona(st, form)
+        if persona is None and (wait := st.signup_limit.wait(_address(request))):   # the study's own simulated raters are not limited
+            raise Refusal(429, f"Too many sign-ups from this network in the last minute: wait {wait:.0f} seconds, then try again.")
         me = Participant(participant_id=new_id("u"), study=config.study, panel_id=panel_id, demographics=answers,
                          simulated=persona is not None, persona=persona)
         try:
@@ -527,6 +531,8 @@ def create_app(study=None, database_url: str | None = None, llm=None, admin_toke
     @app.post("/admin/login")
     def admin_login(request: Request, token: str = Form(""), csrf: str = Form("")):
         _check_csrf(request, csrf)
+        if wait := st.admin_limit.wait(_address(request)):
+            raise Refusal(429, f"Too many admin sign-in attempts from this address: wait {wait:.0f} seconds, then try again.")
         if not hmac.compare_digest(token.encode(), st.admin_token.encode()):
             raise Refusal(403, "That admin token is not right: it is printed by `wisemodel serve` when it starts, or set by $WISEMODEL_ADMIN_TOKEN.")
         request.session["admin"] = hashlib.sha256(st.admin_token.encode()).hexdigest()
@@ -556,6 +562,10 @@ def create_app(study=None, database_url: str | None = None, llm=None, admin_toke
 
     if evaluating: evaluation_routes(app, st)
     return app
+
+def _address(request: Request) -> str:
+    "The client's address, as the server sees it (behind a proxy, uvicorn's --proxy-headers makes it the forwarded one)."
+    return request.client.host if request.client else "unknown"
 
 def _next_pair(s: Session, me: Participant):
     "The first relate-stage pair shown to `me` not judged yet: (impression, hypothesis), or None."

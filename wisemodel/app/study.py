@@ -47,6 +47,8 @@ class _StudyCommon(BaseModel):
     completion_url: str | None = None                # e.g. https://app.prolific.com/submissions/complete?cc={code}
     survey: bool | list[SurveyQuestion | str] = True  # true: the legitimacy questions; a list: these (a name: a built-in one)
     database_url: str | None = None                  # `--db` overrides it; with neither: $DATABASE_URL, else sqlite:///wisemodel-app.sqlite
+    signups_per_minute: int = Field(60, ge=1)        # sign-ups per client address a minute (a panel behind one proxy: raise it)
+    admin_logins_per_minute: int = Field(5, ge=1)    # admin sign-in attempts per client address a minute (token guessing)
     file: str | None = Field(None, exclude=True)     # where the study was read from (relative paths start there)
 
     @model_validator(mode="after")
