@@ -84,7 +84,7 @@ def test_provenance_matches_the_graph(card):
         edges = _count_edges(c.context_id, c.card_id)
         assert {e.from_card_id: (e.wiser, e.total, e.judges) for e in c.lifted_by} == edges
         for e in c.lifted_by: assert e.lifts == (e.wiser / e.total > 0.5)
-        wv = wise_values(G, "inf", context=c.context_id).set_index("card")
+        wv = wise_values(G, "inf", context=c.context_id).set_index("card_id")
         assert math.isclose(c.score, wv.loc[c.card_id, "score"]) and c.rank == wv.loc[c.card_id, "rank"] and c.of == len(wv)
         assert math.isclose(c.share, wv.loc[c.card_id, "share"]) and c.label == str(wv.loc[c.card_id, "label"])
         row = G.cards.set_index("card_id").loc[c.card_id]
