@@ -1,9 +1,9 @@
 """A participant walks through every screen of the app in a real headless Chromium, with the embedded interviewer model,
-and the database holds what they did."""
+and the database (SQLite, and a PostgreSQL server the test starts) holds what they did."""
 import json, time
 import pytest
 from sqlalchemy.orm import Session
-from test_app import PROMPT, rows, serving
+from test_app import PROMPT, db_url, rows, serving    # db_url: SQLite and a real PostgreSQL server
 from wisemodel.app.db import Card, Participant
 from wisemodel.app.server import create_app
 from wisemodel.app.study import load_study
@@ -23,8 +23,8 @@ def seeded_app(db_url, calls):
     return app
 
 
-def test_a_participant_walks_through_every_screen(chromium, tmp_path):
-    app = seeded_app(f"sqlite:///{tmp_path}/app.sqlite", tmp_path / "calls.sqlite")
+def test_a_participant_walks_through_every_screen(chromium, tmp_path, db_url):
+    app = seeded_app(db_url, tmp_path / "calls.sqlite")
     with serving(app) as url:
         context = chromium.new_context()
         page = context.new_page()

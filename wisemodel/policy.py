@@ -633,7 +633,7 @@ def _log_callback(work: Path, log: list):
 def _trl_args(cls, config: PolicyConfig, work: Path, bf16: bool, device: str, progress: bool, **kw):
     return cls(output_dir=str(work / "trl"), max_steps=config.steps, learning_rate=config.learning_rate, lr_scheduler_type=config.lr_schedule,
                warmup_steps=config.warmup_steps, max_grad_norm=config.max_grad_norm, gradient_accumulation_steps=config.gradient_accumulation_steps,
-               seed=config.seed, data_seed=config.seed, bf16=bf16, use_cpu=device == "cpu", gradient_checkpointing=config.gradient_checkpointing,
+               seed=config.seed, data_seed=config.seed, bf16=bf16, use_cpu=device == "cpu", activation_checkpointing=config.gradient_checkpointing,
                save_strategy="steps", save_steps=config.save_every, save_total_limit=1, logging_steps=1, report_to="none",
                disable_tqdm=not progress, dataloader_num_workers=0, **kw)
 

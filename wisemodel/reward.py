@@ -323,7 +323,7 @@ def train_reward(data, out, config: RewardConfig | None = None, progress: bool =
         args = TRLRewardConfig(output_dir=scratch, num_train_epochs=config.epochs, learning_rate=config.learning_rate,
                                per_device_train_batch_size=config.batch_size, gradient_accumulation_steps=config.gradient_accumulation_steps,
                                seed=config.seed, data_seed=config.seed, bf16=bf16, use_cpu=device == "cpu",
-                               gradient_checkpointing=config.gradient_checkpointing, max_length=config.max_length,
+                               activation_checkpointing=config.gradient_checkpointing, max_length=config.max_length,
                                report_to="none", save_strategy="no", eval_strategy="no", logging_steps=1,
                                disable_tqdm=not progress, dataloader_num_workers=0, lr_scheduler_type="linear", warmup_steps=0)
         trainer = RewardTrainer(model=model, args=args, train_dataset=train, processing_class=tokenizer, peft_config=peft_config)
