@@ -143,16 +143,18 @@ def test_hostile_input_in_an_evaluation(tmp_path):
     "Markup in reasons is stored as written and shown as text; others' items, replays, bad responses and missing tokens are refused."
     app = create_app(evaluation(write_run(tmp_path)), f"sqlite:///{tmp_path}/app.sqlite", admin_token="tok")
     owner, evil = TestClient(app), TestClient(app)
-    owner_page = sign_up(owner, "OWNER")
-    owner_item = re.search(r'name="item_id" value="([^"]+)"', owner_page.text).group(1)
+    sign_up(owner, "OWNER")
     page = sign_up(evil, "EVIL")
     item_id = re.search(r'name="item_id" value="([^"]+)"', page.text).group(1)
     response = "A" if "answer-B" in page.text else "yes"
     form = {"csrf": csrf_of(page), "item_id": item_id, "response": response, "reason": EVIL}
     assert evil.post("/evaluate", data={**form, "csrf": ""}).status_code == 403
-    if owner_item != item_id:
-        res = evil.post("/evaluate", data={**form, "item_id": owner_item})
-        assert res.status_code == 403 and "only judge the items shown to you" in error_of(res)
+    ids = {r["panel_id"]: r["participant_id"] for r in rows(app, "participants")}
+    given = [(r["participant_id"], r["item_id"]) for r in rows(app, "eval_assignments")]
+    not_evils = sorted({i for p, i in given if p == ids["OWNER"]} - {i for p, i in given if p == ids["EVIL"]})
+    assert not_evils, given                               # items are shared out with overlap: the owner has some evil was not given
+    res = evil.post("/evaluate", data={**form, "item_id": not_evils[0]})
+    assert res.status_code == 403 and "only judge the items shown to you" in error_of(res)
     res = evil.post("/evaluate", data={**form, "item_id": "' OR 1=1 --"})
     assert res.status_code == 403
     res = evil.post("/evaluate", data={**form, "response": EVIL})
