@@ -75,9 +75,8 @@ def _training_section(run: Path) -> str:
                 _figure(run, "synth_pairs.png", "Preference pairs by rejected kind")]
     if rw:
         rows = [["held-out pairs (all)", rw.get("heldout_accuracy"), rw.get("length_baseline_accuracy"), rw.get("untrained_accuracy"), rw.get("heldout_n")]]
-        rows += [[f"held-out prompts, {k}", v.get("accuracy"), v.get("length_baseline_accuracy"), v.get("untrained_accuracy"), v.get("n")]
-                 for k, v in (rw.get("per_context") or {}).items()]
-        rows += [[k, v.get("accuracy"), v.get("length_baseline_accuracy"), v.get("untrained_accuracy"), v.get("n")] for k, v in (rw.get("per_kind") or {}).items()]
+        groups = {**{f"held-out prompts, {k}": v for k, v in (rw.get("per_context") or {}).items()}, **(rw.get("per_kind") or {})}
+        rows += [[k, v.get("accuracy"), v.get("length_baseline_accuracy"), v.get("untrained_accuracy"), v.get("n")] for k, v in groups.items()]
         out += ["## Reward model", "Held-out accuracy (chosen scored above rejected) beside the length-only baseline and the untrained model:",
                 _table(["pairs", "reward model", "length only", "untrained", "n"], rows),
                 _figure(run, "reward_accuracy.png", "Reward model accuracy"), _figure(run, "reward_calibration.png", "Reward model calibration")]

@@ -373,7 +373,7 @@ def calibration_table(margins: np.ndarray, bins: int = 5) -> dict:
     return {"bins": rows, "ece": round(float(ece), 4)}
 
 def evaluate_pairs(test, chosen: np.ndarray, rejected: np.ndarray, untrained: tuple | None = None) -> dict:
-    "Held-out accuracy (overall, per rejected_kind, on unseen contexts), mean margin, calibration and the two baselines."
+    "Held-out accuracy (overall, per rejected_kind, on trained and on unseen contexts), mean margin, calibration and the two baselines."
     chosen, rejected = np.asarray(chosen, dtype=np.float64), np.asarray(rejected, dtype=np.float64)
     margin = chosen - rejected
     kinds, unseen = np.array(test["rejected_kind"]), np.array(test["unseen_context"], dtype=bool)
@@ -384,24 +384,19 @@ def evaluate_pairs(test, chosen: np.ndarray, rejected: np.ndarray, untrained: tu
            "seen_context_accuracy": _acc((margin > 0)[~unseen])["accuracy"], "seen_context_n": int((~unseen).sum()),
            "unseen_context_accuracy": _acc((margin > 0)[unseen])["accuracy"], "unseen_context_n": int(unseen.sum()),
            "length_baseline_accuracy": _acc(length_right)["accuracy"], "length_baseline_n": len(margin)}
-    per_kind = {}
-    for kind in sorted(set(kinds)):
-        sel = kinds == kind
-        per_kind[kind] = {**_acc((margin > 0)[sel]), "mean_margin": round(float(margin[sel].mean()), 4),
-                          "length_baseline_accuracy": _acc(length_right[sel])["accuracy"]}
-    if untrained is not None:
-        u_margin = np.asarray(untrained[0], dtype=np.float64) - np.asarray(untrained[1], dtype=np.float64)
+    u_margin = None if untrained is None else np.asarray(untrained[0], dtype=np.float64) - np.asarray(untrained[1], dtype=np.float64)
+    if u_margin is not None:
         out.update(untrained_accuracy=_acc(u_margin > 0)["accuracy"], untrained_n=len(u_margin),
                    untrained_mean_margin=round(float(u_margin.mean()), 4),
                    margin_growth=round(float(margin.mean() - u_margin.mean()), 4))
-        for kind in per_kind: per_kind[kind]["untrained_accuracy"] = _acc((u_margin > 0)[kinds == kind])["accuracy"]
-    out["per_kind"] = per_kind
-    out["per_context"] = {}                    # the same, for new prompts of trained contexts and for the unseen context
-    for name, sel in (("trained contexts", ~unseen), ("unseen context", unseen)):
-        if not sel.any(): continue
-        out["per_context"][name] = {**_acc((margin > 0)[sel]), "mean_margin": round(float(margin[sel].mean()), 4),
-                                    "length_baseline_accuracy": _acc(length_right[sel])["accuracy"]}
-        if untrained is not None: out["per_context"][name]["untrained_accuracy"] = _acc((u_margin > 0)[sel])["accuracy"]
+    def group(sel):
+        "The figures of the pairs `sel`, beside both baselines."
+        g = {**_acc((margin > 0)[sel]), "mean_margin": round(float(margin[sel].mean()), 4),
+             "length_baseline_accuracy": _acc(length_right[sel])["accuracy"]}
+        if u_margin is not None: g["untrained_accuracy"] = _acc((u_margin > 0)[sel])["accuracy"]
+        return g
+    out["per_kind"] = {kind: group(kinds == kind) for kind in sorted(set(kinds))}
+    out["per_context"] = {name: group(sel) for name, sel in (("trained contexts", ~unseen), ("unseen context", unseen)) if sel.any()}
     cal = calibration_table(margin)
     out["ece"], out["calibration"] = cal["ece"], cal["bins"]
     return out
@@ -426,7 +421,7 @@ def model_card(record: dict) -> str:
     m, d, env, c = record["metrics"], record["data"], record["environment"], record["config"]
     pct = lambda x: "–" if x is None else f"{x:.3f}"
     kinds = "\n".join(f"| {k} | {pct(v['accuracy'])} | {v['n']} | {pct(v.get('untrained_accuracy'))} | {pct(v['length_baseline_accuracy'])} | {v['mean_margin']:+.3f} |"
-                      for k, v in {**{f"prompts of the {c}": v for c, v in m.get("per_context", {}).items()}, **m["per_kind"]}.items())
+                      for k, v in {**{f"prompts of the {name}": g for name, g in m.get("per_context", {}).items()}, **m["per_kind"]}.items())
     rows = "\n".join(f"| {split} | {r['total']} | " + ", ".join(f"{k}: {n}" for k, n in r.items() if k != "total") + " |"
                      for split, r in d["rows"].items())
     return f"""---
