@@ -96,10 +96,10 @@ class PolicyConfig(BaseModel):
 
 # %% auto #0
 __all__ = ['ALGORITHMS', 'PolicyConfig', 'load_prompts', 'left_pad', 'response_mask', 'position_ids', 'whiten', 'token_logprobs',
-           'kl_per_token', 'gae', 'explained_variance', 'ppo_losses', 'AdaptiveKL', 'ActorCritic', 'reference_logits',
-           'frozen_bf16', 'load_policy_models', 'encode_prompts', 'rollout', 'decode_responses', 'score_responses',
-           'ppo_step', 'heldout_reward', 'plot_training', 'train_policy', 'model_card', 'toy_synth', 'learning_curve',
-           'plot_learning_curve']
+           'kl_per_token', 'gae', 'explained_variance', 'ppo_losses', 'AdaptiveKL', 'pack', 'response_hidden',
+           'ActorCritic', 'reference_logits', 'frozen_bf16', 'load_policy_models', 'encode_prompts', 'rollout',
+           'decode_responses', 'score_responses', 'ppo_step', 'heldout_reward', 'plot_training', 'train_policy',
+           'model_card', 'toy_synth', 'learning_curve', 'plot_learning_curve']
 
 # %% ../nbs/07b_policy.ipynb #706573ef
 def _synth_folder(data) -> Path:
@@ -225,6 +225,33 @@ class AdaptiveKL:
         error = float(np.clip(kl / self.target - 1, -0.2, 0.2))
         self.value *= 1 + error * n_episodes / self.horizon
 
+# %% ../nbs/07b_policy.ipynb #7730dd91
+def pack(input_ids, attention_mask, n_response: int) -> dict:
+    """The padding-free layout of a batch of (left-padded prompt, right-padded response) rows: every row's real tokens
+    one after another in a single row `ids` (1, T), their `positions` (1, T) restarting at 0 where a sequence starts
+    (so each token attends only within its own sequence), and `index` (B, R), the packed position whose hidden state
+    predicts each response token. Response padding points at its row's last real token; the response mask drops it."""
+    import torch
+    real = attention_mask.bool()                                                    # (B, P + R)
+    lengths = real.sum(dim=1)                                                       # (B,) real tokens per row
+    starts = lengths.cumsum(dim=0) - lengths                                        # (B,) where each row begins in the pack
+    prompt_lengths = real[:, :input_ids.shape[1] - n_response].sum(dim=1)           # (B,)
+    steps = torch.arange(n_response, device=input_ids.device)[None]                 # (1, R)
+    index = torch.minimum(starts[:, None] + prompt_lengths[:, None] - 1 + steps, (starts + lengths - 2)[:, None])   # (B, R)
+    return {"ids": input_ids[real][None], "positions": position_ids(attention_mask)[real][None], "index": index}
+
+def _causal_parts(model):
+    "(trunk, head) of a causal LM or a sequence classifier, through a peft wrapper (whose adapters live in the trunk)."
+    inner = model.get_base_model() if hasattr(model, "get_base_model") else model
+    return getattr(inner, inner.base_model_prefix), inner.get_output_embeddings()
+
+def response_hidden(model, packed: dict):
+    "The last hidden state (B, R, H) at the positions that predict the response tokens, from one padding-free forward."
+    trunk = _causal_parts(model)[0]
+    hidden = trunk(input_ids=packed["ids"], position_ids=packed["positions"], use_cache=False).last_hidden_state   # (1, T, H)
+    return hidden[0][packed["index"]]                                               # (B, R, H)
+
+
 # %% ../nbs/07b_policy.ipynb #c98eb0c3
 import contextlib
 
@@ -239,26 +266,20 @@ class ActorCritic(_torch_nn().Module):
         self.policy, self.value_head, self.value_model = policy, value_head, value_model
 
     def forward(self, input_ids, attention_mask, n_response: int):
-        positions = position_ids(attention_mask)
-        out = self.policy(input_ids=input_ids, attention_mask=attention_mask, position_ids=positions,
-                          logits_to_keep=n_response + 1, output_hidden_states=self.value_head is not None, use_cache=False)
-        logits = out.logits[:, :-1]                                          # (B, R, V): position t predicts token t+1
+        packed = pack(input_ids, attention_mask, n_response)
+        hidden = response_hidden(self.policy, packed)                        # (B, R, H)
+        logits = _causal_parts(self.policy)[1](hidden)                       # (B, R, V): the hidden state at t predicts token t+1
         if self.value_head is not None:
-            hidden = out.hidden_states[-1][:, -n_response - 1:-1]            # (B, R, H)
             values = self.value_head(hidden).squeeze(-1)                     # (B, R)
         else:
-            trunk = getattr(self.value_model, self.value_model.base_model_prefix)
-            hidden = trunk(input_ids=input_ids, attention_mask=attention_mask, position_ids=positions, use_cache=False).last_hidden_state
-            values = self.value_model.score(hidden[:, -n_response - 1:-1]).squeeze(-1)   # (B, R)
+            values = self.value_model.score(response_hidden(self.value_model, packed)).squeeze(-1)   # (B, R)
         return logits, values.float()
 
 def reference_logits(model, input_ids, attention_mask, n_response: int):
     "Logits (B, R, V) of the response tokens under `model` (the reference), no gradient."
     import torch
     with torch.no_grad():
-        out = model(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids(attention_mask),
-                    logits_to_keep=n_response + 1, use_cache=False)
-    return out.logits[:, :-1]
+        return _causal_parts(model)[1](response_hidden(model, pack(input_ids, attention_mask, n_response)))
 
 def _tokenizer(path):
     "The base's tokenizer, left-padding, with a pad token distinct from EOS (SmolLM2's pad is its EOS)."
