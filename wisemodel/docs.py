@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['SECTIONS', 'CONF', 'FAVICON', 'Page', 'site_pages', 'render_notebook', 'performance_page', 'build_site', 'main']
+__all__ = ['SECTIONS', 'CONF', 'FAVICON', 'Page', 'site_pages', 'render_notebook', 'executed_copy', 'performance_page',
+           'build_site', 'main']
 
 # %% ../nbs/11_docs.ipynb #4d8a3915
 SECTIONS = ("The method", "The command line", "The pipeline", "Performance", "This site")
@@ -138,9 +139,12 @@ def _doc_host() -> str:
     cfg = get_config()
     return (cfg.doc_host.rstrip("/") + "/" + cfg.doc_baseurl.strip("/")).rstrip("/") + "/"
 
-def render_notebook(src, dst, name: str, execute: bool = True, skip_flags=("slow", "gpu"), show_docs: bool = True) -> dict:
+def render_notebook(src, dst, name: str, execute: bool = True, skip_flags=("slow", "gpu"), show_docs: bool = True,
+                    outputs_from: str | None = None) -> dict:
     """Write notebook `src` as the page `name` of the site, to `dst`: run unless `execute` is False (cells flagged with
-    `skip_flags` left out, with a note), then processed by nbdev's processors. Returns what was done and how long it took."""
+    `skip_flags` left out, with a note), then processed by nbdev's processors. Returns what was done and how long it took.
+    `outputs_from`: `src` is a copy executed elsewhere (a run's stage notebook), and this sentence says where; the page
+    keeps its outputs under a note that says so."""
     from execnb.nbio import read_nb, write_nb
     from nbdev.frontmatter import FrontmatterProc
     from nbdev.processors import FilterDefaults, add_show_docs, exec_show_docs, insert_warning
@@ -164,7 +168,9 @@ def render_notebook(src, dst, name: str, execute: bool = True, skip_flags=("slow
             text = "".join(text) if isinstance(text, list) else text
             out["data"]["text/markdown"] = _local_links(_reference(text) if getattr(cell, "has_sd", False) else text, host, depth)
         cell.pop("has_sd", None)                     # nbdev's mark, not part of the notebook format
-    if not execute:
+    if outputs_from:
+        nb.cells.insert(1, _note(f"The outputs on this page were not computed by this build of the site: {outputs_from}"))
+    elif not execute:
         why = ("It is a stage of the pipeline: `wisemodel run` executes it with papermill into `runs/<run-id>/notebooks/`, "
                "where its outputs are." if name.startswith("papers/") else "This build of the site did not run it; `make docs` runs every chapter.")
         metrics = _stage_metrics(nb) if name.startswith("papers/") else []
@@ -174,7 +180,26 @@ def render_notebook(src, dst, name: str, execute: bool = True, skip_flags=("slow
     nb.metadata["language_info"] = {"name": "python", "pygments_lexer": "ipython3"}   # nbdev_clean strips it; myst-nb highlights by it
     dst.parent.mkdir(parents=True, exist_ok=True)
     write_nb(nb, dst)
-    return {"page": name, "seconds": round(time.time() - start, 1), "executed": bool(execute), "skipped": skipped}
+    return {"page": name, "seconds": round(time.time() - start, 1), "executed": bool(execute), "skipped": skipped, "outputs_from": outputs_from}
+
+# %% ../nbs/11_docs.ipynb #7b653c8f
+def executed_copy(root, stage: Path) -> tuple[Path, str] | None:
+    """The newest executed copy of the stage notebook `stage` among the runs under `root/runs/` whose provenance says the
+    stage finished (`runs/<id>/notebooks/<name>`), with a sentence naming the run; None when no run has finished it."""
+    import json
+    found = []
+    for prov in Path(root).glob("runs/*/provenance.json"):
+        try: record = json.loads(prov.read_text(encoding="utf-8"))
+        except (OSError, ValueError): continue
+        copy = prov.parent / "notebooks" / Path(stage).name
+        done = any(s.get("status") == "done" and Path(s.get("notebook") or "").name == copy.name for s in (record.get("stages") or {}).values())
+        if done and copy.exists(): found.append((copy.stat().st_mtime, copy, record))
+    if not found: return None
+    when, copy, record = max(found, key=lambda f: f[0])
+    sha = (record.get("git_sha") or "")[:10] or "unknown"
+    return copy, (f"they are those of run `{copy.parent.parent.name}` (config `{record.get('config_path')}`, git {sha}, executed "
+                  f"{time.strftime('%Y-%m-%d %H:%M', time.gmtime(when))} UTC), copied from `runs/{copy.parent.parent.name}/notebooks/{copy.name}`, "
+                  "where `wisemodel run` wrote them with papermill. Another machine, config or seed gives other figures.")
 
 # %% ../nbs/11_docs.ipynb #c8af529c
 def performance_page(root, folder) -> Path:
@@ -246,14 +271,18 @@ def build_site(out="_site", root=None, execute=True, workers: int = 2, show_docs
     start = time.time()
     with tempfile.TemporaryDirectory(prefix="wisemodel-site-") as tmp:
         src = Path(tmp) / "src"
-        jobs = [(p.source, src / f"{p.name}.ipynb", p.name,
-                 p.source.parent == root / "nbs" and (execute is True or bool(execute) and p.source.name in set(execute)),
-                 skip_flags, show_docs) for p in pages if p.source is not None]
+        jobs = []
+        for p in (p for p in pages if p.source is not None):
+            chapter = p.source.parent == root / "nbs"
+            copy = None if chapter else executed_copy(root, p.source)
+            jobs.append((copy[0] if copy else p.source, src / f"{p.name}.ipynb", p.name,
+                         chapter and (execute is True or bool(execute) and p.source.name in set(execute)), skip_flags, show_docs,
+                         copy[1] if copy else None))
         with ProcessPoolExecutor(max_workers=max(1, workers), mp_context=multiprocessing.get_context("spawn")) as pool:
             results = []
             for r in pool.map(_render, jobs):
                 results.append(r)
-                say(f"{r['page']:28} " + ("FAILED" if "error" in r else f"{r['seconds']:6.1f} s {'run' if r['executed'] else 'source'}"
+                say(f"{r['page']:28} " + ("FAILED" if "error" in r else f"{r['seconds']:6.1f} s {'run' if r['executed'] else 'from a run' if r['outputs_from'] else 'source'}"
                                           + (f", {len(r['skipped'])} flagged cell(s) not run" if r["skipped"] else "")))
         failed = [r for r in results if "error" in r]
         if failed: raise RuntimeError("the site was not built; notebooks failed:\n\n" + "\n\n".join(f"{r['page']}: {r['error']}" for r in failed))
