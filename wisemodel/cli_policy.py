@@ -13,12 +13,15 @@ def policy():
 
 def _metrics_text(out, m: dict) -> str:
     f = lambda x: "–" if x is None else f"{x:+.3f}"
+    _sem = lambda x: "–" if x is None else f"{x:.3f}"
     lines = [f"{out}: {m['algorithm'].upper()}, {m['steps']} steps, {m['episodes']} episodes in {m['train_seconds']} s "
              f"({m.get('episodes_per_s', '–')} episodes/s, {m['device']}, bf16 {m['bf16']})."]
     if m.get("heldout_reward_base") is not None:
         lines.append(f"held-out reward {f(m['heldout_reward_base'])} (base) -> {f(m['heldout_reward_trained'])} (trained), "
-                     f"gain {f(m['heldout_reward_gain'])}; standard errors {m['heldout_reward_base_sem']:.3f}, {m['heldout_reward_trained_sem']:.3f}; "
-                     f"n={m['heldout_n']} prompts.")
+                     f"gain {f(m['heldout_reward_gain'])} ± {_sem(m.get('heldout_reward_gain_sem'))} (paired standard error over n={m['heldout_n']} prompts).")
+    if m.get("reward_over_reference") is not None:
+        lines.append(f"training reward over the reference's on the same prompts (second half of training): {f(m['reward_over_reference'])} "
+                     f"± {_sem(m.get('reward_over_reference_sem'))} over {m['reward_over_reference_steps']} steps.")
     if m.get("kl_last") is not None: lines.append(f"KL to the reference (last quarter of steps): {m['kl_last']:.3f} nats per response.")
     if "dpo_after" in m: lines.append(f"DPO held-out preference accuracy {m['dpo_before']['accuracy']:.3f} -> {m['dpo_after']['accuracy']:.3f} "
                                       f"(n={m['dpo_after']['n']}), loss {m['dpo_before']['loss']:.3f} -> {m['dpo_after']['loss']:.3f}.")

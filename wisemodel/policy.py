@@ -225,7 +225,7 @@ class AdaptiveKL:
         error = float(np.clip(kl / self.target - 1, -0.2, 0.2))
         self.value *= 1 + error * n_episodes / self.horizon
 
-# %% ../nbs/07b_policy.ipynb #7730dd91
+# %% ../nbs/07b_policy.ipynb #80bfaae8
 def pack(input_ids, attention_mask, n_response: int) -> dict:
     """The padding-free layout of a batch of (left-padded prompt, right-padded response) rows: every row's real tokens
     one after another in a single row `ids` (1, T), their `positions` (1, T) restarting at 0 where a sequence starts
@@ -758,6 +758,13 @@ def _sft_warmup(model, tokenizer, folder: Path, config: PolicyConfig, work: Path
     return trainer.model, record
 
 # %% ../nbs/07b_policy.ipynb #6ab2e809
+def _paired_sem(before: list[dict], after: list[dict]) -> float | None:
+    "Standard error of the per-prompt change in mean reward between two `heldout_reward` response lists (the prompt is the unit)."
+    import pandas as pd
+    def per_prompt(rows): return pd.DataFrame(rows).groupby("prompt_id")["reward"].mean()
+    change = (per_prompt(after) - per_prompt(before)).dropna()
+    return round(float(change.std(ddof=1) / math.sqrt(len(change))), 4) if len(change) > 1 else None
+
 def _summary(log: list[dict], evals: dict) -> dict:
     "The final metrics of a run: the last steps' averages beside the first steps', and the held-out reward before and after."
     def avg(rows, key):
@@ -770,12 +777,18 @@ def _summary(log: list[dict], evals: dict) -> dict:
                 "response_length", "eos_share", "step_seconds", "generate_seconds", "score_seconds", "logprob_seconds",
                 "update_seconds", "dpo_accuracy"):
         if any(key in r for r in log): out[f"{key}_first"], out[f"{key}_last"] = avg(first, key), avg(final, key)
+    later = [r["reward"] - r["ref_reward"] for r in log[len(log) // 2:] if isinstance(r.get("ref_reward"), (int, float))]
+    if later:      # paired: the policy's and the reference's responses to the same prompts, in the second half of training
+        out["reward_over_reference"] = round(float(np.mean(later)), 4)
+        out["reward_over_reference_sem"] = round(float(np.std(later, ddof=1) / math.sqrt(len(later))), 4) if len(later) > 1 else None
+        out["reward_over_reference_steps"] = len(later)
     seconds = [r["step_seconds"] for r in log if isinstance(r.get("step_seconds"), (int, float)) and r["step_seconds"] > 0]
     if seconds: out["episodes_per_s"] = round(sum(r.get("episodes", 0) for r in log) / sum(seconds), 3)
     for tag in ("base", "trained"):
         if tag in evals: out[f"heldout_reward_{tag}"], out[f"heldout_reward_{tag}_sem"] = evals[tag]["mean"], evals[tag]["sem"]
     if "base" in evals and "trained" in evals and evals["base"]["mean"] is not None:
         out["heldout_reward_gain"] = round(evals["trained"]["mean"] - evals["base"]["mean"], 4)
+        out["heldout_reward_gain_sem"] = _paired_sem(evals["base"]["responses"], evals["trained"]["responses"])
         out["heldout_n"] = evals["trained"]["n"]
         out["heldout_eos_share_base"], out["heldout_eos_share_trained"] = evals["base"]["eos_share"], evals["trained"]["eos_share"]
     for tag in ("dpo_before", "dpo_after"):
@@ -862,8 +875,10 @@ def model_card(record: dict) -> str:
     f = lambda x, nd=3: "–" if x is None else (f"{x:+.{nd}f}" if isinstance(x, float) else str(x))
     rows = [("held-out reward, base model", f(m.get("heldout_reward_base")), f(m.get("heldout_reward_base_sem"))),
             ("held-out reward, this model", f(m.get("heldout_reward_trained")), f(m.get("heldout_reward_trained_sem"))),
-            ("gain", f(m.get("heldout_reward_gain")), ""),
+            ("gain (paired over prompts)", f(m.get("heldout_reward_gain")), f(m.get("heldout_reward_gain_sem"))),
             ("training reward, first → last quarter", f"{f(m.get('reward_first'))} → {f(m.get('reward_last'))}", ""),
+            ("training reward over the reference's, same prompts, second half", f(m.get("reward_over_reference")),
+             f(m.get("reward_over_reference_sem")) + (f" over {m['reward_over_reference_steps']} steps" if m.get("reward_over_reference_steps") else "")),
             ("reference's reward on the same prompts", f"{f(m.get('ref_reward_first'))} → {f(m.get('ref_reward_last'))}", ""),
             ("KL to the reference (nats per response)", f"{f(m.get('kl_first'))} → {f(m.get('kl_last'))}", ""),
             ("responses that end (EOS share)", f"{f(m.get('eos_share_first'))} → {f(m.get('eos_share_last'))}", "")]

@@ -84,7 +84,9 @@ def _training_section(run: Path) -> str:
         out += ["## Policy optimisation",
                 f"{po.get('algorithm', '').upper()} for {po.get('steps')} steps ({po.get('episodes')} episodes, {_num(po.get('train_seconds'), 0)} s). "
                 f"Held-out reward of the base model {_num(po.get('heldout_reward_base'))}, of the tuned model {_num(po.get('heldout_reward_trained'))} "
-                f"(gain {_num(po.get('heldout_reward_gain'))} over {po.get('heldout_n')} prompts); KL to the base at the last step "
+                f"(gain {_num(po.get('heldout_reward_gain'))} ± {_num(po.get('heldout_reward_gain_sem'))}, paired over {po.get('heldout_n')} prompts); "
+                f"on the training prompts of the second half, the policy's responses scored {_num(po.get('reward_over_reference'))} "
+                f"± {_num(po.get('reward_over_reference_sem'))} above the reference's to the same prompts. KL to the base at the last step "
                 f"{_num(po.get('kl_last'))} nats. The reward model's own view: a check that training moved the policy, not evidence of wisdom.",
                 _figure(run, "policy_training.png", "Training, step by step: reward, KL, entropy, clipping, the critic"),
                 _figure(run, "policy_heldout.png", "Held-out reward before and after")]
@@ -94,7 +96,8 @@ def _training_section(run: Path) -> str:
 def run_findings(metrics: dict) -> list[str]:
     """What a reader must know before trusting a run, from its merged `metrics.json`: cards the interviewer's model could not
     write without repair, wisdom cycles, top values carried by a suspected coordinated group (`robustness.defend`) or
-    written by a known simulated bloc, a reward model no better than its baselines, and the judge's record on known answers."""
+    written by a known simulated bloc, a reward model no better than its baselines, a policy whose held-out reward did not rise
+    beyond two standard errors, and the judge's record on known answers."""
     found = []
     d, a, r, e = (metrics.get(s) or {} for s in ("deliberate", "aggregate", "reward", "evaluate"))
     if d.get("n_cards_repaired"):
@@ -112,6 +115,11 @@ def run_findings(metrics: dict) -> list[str]:
         if r["heldout_accuracy"] < best + 0.05:
             found.append(f"reward: held-out accuracy {r['heldout_accuracy']:.2f} (n={r.get('heldout_n')}) is not clearly above its "
                          f"best baseline {best:.2f} (length, untrained head, chance)")
+    p = metrics.get("policy") or {}
+    gain, sem = p.get("heldout_reward_gain"), p.get("heldout_reward_gain_sem")
+    if gain is not None and sem is not None and gain < 2 * sem:
+        found.append(f"policy: the held-out reward did not rise beyond its noise (gain {gain:+.2f} ± {sem:.2f}, paired over "
+                     f"{p.get('heldout_n')} prompts): this run's policy is not measurably better by its own reward model")
     if e.get("judge_known_pairs_n"):
         record = (f"evaluate: the judge ({e.get('judge')}) picked the better of {e['judge_known_pairs_n']} known-answer pairs in both "
                   f"orders {e['judge_known_pairs_both_orders']:.0%} of the time")
@@ -223,7 +231,7 @@ def _evaluation_section(run: Path) -> str:
     return "\n\n".join(x for x in out if x)
 
 def _findings_section(run: Path) -> str:
-    found = run_findings({s: m for s in ("deliberate", "aggregate", "reward", "evaluate", "human") if (m := _stage(run, s))})
+    found = run_findings({s: m for s in ("deliberate", "aggregate", "reward", "policy", "evaluate", "human") if (m := _stage(run, s))})
     return "\n\n".join(["## Read before trusting this run", "\n".join(f"- {f}" for f in found)]) if found else ""
 
 def report_markdown(run_dir) -> str:
