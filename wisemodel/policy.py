@@ -410,16 +410,25 @@ def ppo_step(ac, reference, optimizer, scheduler, tokenizer, reward_model, promp
     scores_t = torch.tensor(scores, dtype=torch.float32, device=response_ids.device)   # (B,)
     times["score_seconds"] = time.perf_counter() - t0; t0 = time.perf_counter()
 
-    # 3. Log-probabilities and values of the policy that sampled (π_old), and log-probabilities of the reference.
+    # 3. Log-probabilities and values of the policy that sampled (π_old), and log-probabilities of the reference,
+    #    a micro-batch at a time (the update's size: the packed attention mask grows with the square of the tokens).
     input_ids = torch.cat([query_ids, response_ids], dim=1)                   # (B, P + R)
     attention_mask = torch.cat([query_mask, response_mask_], dim=1)           # (B, P + R)
     mask = response_mask_.float()                                             # (B, R)
+    batch = len(prompts)
+    micro = batch // (config.minibatches * config.gradient_accumulation_steps)
+    chunks = torch.arange(batch, device=input_ids.device).split(micro)
+    old_logprobs, entropy, old_values, ref_logprobs = [], [], [], []
     with torch.no_grad(), autocast():
-        logits, old_values = ac(input_ids, attention_mask, n_response)        # (B, R, V), (B, R)
-        old_logprobs, entropy = token_logprobs(logits, response_ids, config.temperature)
-        del logits
+        for rows in chunks:
+            logits, values = ac(input_ids[rows], attention_mask[rows], n_response)            # (b, R, V), (b, R)
+            logprobs, ent = token_logprobs(logits, response_ids[rows], config.temperature)
+            old_logprobs.append(logprobs); entropy.append(ent); old_values.append(values)
         with _reference(unwrapped, reference) as ref_model:
-            ref_logprobs, _ = token_logprobs(reference_logits(ref_model, input_ids, attention_mask, n_response), response_ids, config.temperature, entropy=False)
+            for rows in chunks:
+                logits = reference_logits(ref_model, input_ids[rows], attention_mask[rows], n_response)
+                ref_logprobs.append(token_logprobs(logits, response_ids[rows], config.temperature, entropy=False)[0])
+    old_logprobs, entropy, old_values, ref_logprobs = map(torch.cat, (old_logprobs, entropy, old_values, ref_logprobs))   # (B, R) each
     times["logprob_seconds"] = time.perf_counter() - t0; t0 = time.perf_counter()
 
     # 4. Per-token rewards: −β·KL on every token, plus the score on the last real token; then GAE and whitening.
@@ -432,9 +441,7 @@ def ppo_step(ac, reference, optimizer, scheduler, tokenizer, reward_model, promp
     advantages = whiten(advantages, mask)
 
     # 5. Update: `ppo_epochs` passes over the batch, each in `minibatches` optimiser steps of accumulated micro-batches.
-    batch = len(prompts)
     minibatch = batch // config.minibatches
-    micro = minibatch // config.gradient_accumulation_steps
     params = [p for p in ac.parameters() if p.requires_grad]
     generator = torch.Generator().manual_seed(seed)
     stats: dict[str, list[float]] = {k: [] for k in ("policy_loss", "value_loss", "clip_fraction", "approx_kl", "value_clip_fraction", "grad_norm")}
