@@ -295,7 +295,10 @@ def train_reward(data, out, config: RewardConfig | None = None, progress: bool =
     provenance = data_provenance(data, path)
     transformers.set_seed(config.seed, deterministic=False)
     tokenizer = _distinct_pad(AutoTokenizer.from_pretrained(base))
-    model = AutoModelForSequenceClassification.from_pretrained(base, num_labels=1, dtype=torch.float32)
+    from transformers.utils import logging as hf_logging
+    level = hf_logging.get_verbosity(); hf_logging.set_verbosity_error()   # its "score.weight MISSING" report: the new head is the point
+    try: model = AutoModelForSequenceClassification.from_pretrained(base, num_labels=1, dtype=torch.float32)
+    finally: hf_logging.set_verbosity(level)
     _distinct_pad(tokenizer, model)
     model.to(device)
 
