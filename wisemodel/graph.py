@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_graph.ipynb #d9670780
 from __future__ import annotations
-import hashlib, json, math, os, warnings
+import hashlib, inspect, json, math, os, warnings
 from pathlib import Path
 from typing import Any, Iterable
 import numpy as np
@@ -206,6 +206,10 @@ class Table(pd.DataFrame):
             new = _renamed(self.columns, name)
             if new != name: return super().__getitem__(new)
         return super().__getattr__(name)
+
+# DataFrame's own signature names pandas' typing-only aliases, which the documentation's `show_doc` cannot evaluate.
+Table.__signature__ = inspect.Signature([inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None)
+                                        for n in ("data", "index", "columns", "dtype", "copy")])
 
 def current_names(df: pd.DataFrame) -> pd.DataFrame:
     "`df` with old column names (`context`, `card`, `from`, `to`) renamed to the current ones: for tables read from older files."
