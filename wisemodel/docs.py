@@ -170,6 +170,9 @@ def render_notebook(src, dst, name: str, execute: bool = True, skip_flags=("slow
         cell.pop("has_sd", None)                     # nbdev's mark, not part of the notebook format
     if outputs_from:
         nb.cells.insert(1, _note(f"The outputs on this page were not computed by this build of the site: {outputs_from}"))
+        for out in (o for cell in nb.cells for o in cell.get("outputs", [])):
+            text = out.get("data", {}).get("text/markdown")
+            if text is not None: out["data"]["text/markdown"] = _copy_linked_images("".join(text) if isinstance(text, list) else text, dst)
     elif not execute:
         why = ("It is a stage of the pipeline: `wisemodel run` executes it with papermill into `runs/<run-id>/notebooks/`, "
                "where its outputs are." if name.startswith("papers/") else "This build of the site did not run it; `make docs` runs every chapter.")
@@ -183,6 +186,18 @@ def render_notebook(src, dst, name: str, execute: bool = True, skip_flags=("slow
     return {"page": name, "seconds": round(time.time() - start, 1), "executed": bool(execute), "skipped": skipped, "outputs_from": outputs_from}
 
 # %% ../nbs/11_docs.ipynb #7b653c8f
+def _copy_linked_images(text: str, dst: Path) -> str:
+    """Markdown that links images by absolute path (a run's report links its figures so): each image copied beside the
+    page `dst` (into `<page>_files/`) and the link made relative, so the site holds what it shows."""
+    def local(m):
+        path = Path(m[2])
+        if not (path.is_absolute() and path.is_file()): return m[0]
+        folder = dst.parent / f"{dst.stem}_files"
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, folder / path.name)
+        return f"{m[1]}({folder.name}/{path.name})"
+    return re.sub(r"(!\[[^\]]*\])\(([^)\s]+)\)", local, text)
+
 def executed_copy(root, stage: Path) -> tuple[Path, str] | None:
     """The newest executed copy of the stage notebook `stage` among the runs under `root/runs/` whose provenance says the
     stage finished (`runs/<id>/notebooks/<name>`), with a sentence naming the run; None when no run has finished it."""
