@@ -166,13 +166,11 @@ def render_notebook(src, dst, name: str, execute: bool = True, skip_flags=("slow
             text = out.get("data", {}).get("text/markdown")
             if text is None: continue
             text = "".join(text) if isinstance(text, list) else text
+            if outputs_from: text = _copy_linked_images(text, dst)   # a run's report links its figures by absolute path
             out["data"]["text/markdown"] = _local_links(_reference(text) if getattr(cell, "has_sd", False) else text, host, depth)
         cell.pop("has_sd", None)                     # nbdev's mark, not part of the notebook format
     if outputs_from:
         nb.cells.insert(1, _note(f"The outputs on this page were not computed by this build of the site: {outputs_from}"))
-        for out in (o for cell in nb.cells for o in cell.get("outputs", [])):
-            text = out.get("data", {}).get("text/markdown")
-            if text is not None: out["data"]["text/markdown"] = _copy_linked_images("".join(text) if isinstance(text, list) else text, dst)
     elif not execute:
         why = ("It is a stage of the pipeline: `wisemodel run` executes it with papermill into `runs/<run-id>/notebooks/`, "
                "where its outputs are." if name.startswith("papers/") else "This build of the site did not run it; `make docs` runs every chapter.")

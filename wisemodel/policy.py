@@ -493,6 +493,11 @@ def ppo_step(ac, reference, optimizer, scheduler, tokenizer, reward_model, promp
     return row
 
 # %% ../nbs/07b_policy.ipynb #42b1a483
+def _sem(values) -> float | None:
+    "Standard error of the mean of `values` (None for fewer than two)."
+    values = np.asarray(values, dtype=float)
+    return float(values.std(ddof=1) / math.sqrt(len(values))) if len(values) > 1 else None
+
 def heldout_reward(model, tokenizer, reward_model, prompts: list[dict], config: PolicyConfig, seed: int, autocast=contextlib.nullcontext) -> dict:
     """Mean reward of `model`'s responses to `prompts` (rows of `load_prompts`), `config.eval_samples` sampled per prompt;
     its standard error over prompts (the unit), and each response."""
@@ -510,7 +515,7 @@ def heldout_reward(model, tokenizer, reward_model, prompts: list[dict], config: 
     import torch
     scores, _ = score_responses(reward_model, [p["prompt"] for p in kept], texts, torch.tensor(has_eos), config.missing_eos_penalty)
     per_prompt = scores.reshape(-1, config.eval_samples).mean(axis=1)
-    return {"mean": float(scores.mean()), "sem": float(per_prompt.std(ddof=1) / math.sqrt(len(per_prompt))) if len(per_prompt) > 1 else None,
+    return {"mean": float(scores.mean()), "sem": _sem(per_prompt),
             "n": len(per_prompt), "samples": len(scores), "eos_share": float(np.mean(has_eos)),
             "responses": [{"prompt_id": p["prompt_id"], "response": t, "reward": float(s)} for p, t, s in zip(kept, texts, scores)]}
 
@@ -770,7 +775,8 @@ def _paired_sem(before: list[dict], after: list[dict]) -> float | None:
     import pandas as pd
     def per_prompt(rows): return pd.DataFrame(rows).groupby("prompt_id")["reward"].mean()
     change = (per_prompt(after) - per_prompt(before)).dropna()
-    return round(float(change.std(ddof=1) / math.sqrt(len(change))), 4) if len(change) > 1 else None
+    sem = _sem(change)
+    return None if sem is None else round(sem, 4)
 
 def _summary(log: list[dict], evals: dict) -> dict:
     "The final metrics of a run: the last steps' averages beside the first steps', and the held-out reward before and after."
@@ -787,7 +793,7 @@ def _summary(log: list[dict], evals: dict) -> dict:
     later = [r["reward"] - r["ref_reward"] for r in log[len(log) // 2:] if isinstance(r.get("ref_reward"), (int, float))]
     if later:      # paired: the policy's and the reference's responses to the same prompts, in the second half of training
         out["reward_over_reference"] = round(float(np.mean(later)), 4)
-        out["reward_over_reference_sem"] = round(float(np.std(later, ddof=1) / math.sqrt(len(later))), 4) if len(later) > 1 else None
+        out["reward_over_reference_sem"] = None if (sem := _sem(later)) is None else round(sem, 4)
         out["reward_over_reference_steps"] = len(later)
     seconds = [r["step_seconds"] for r in log if isinstance(r.get("step_seconds"), (int, float)) and r["step_seconds"] > 0]
     if seconds: out["episodes_per_s"] = round(sum(r.get("episodes", 0) for r in log) / sum(seconds), 3)
