@@ -47,6 +47,7 @@ class PolicyConfig(BaseModel):
     target_kl: Optional[float] = Field(None, gt=0)   # set: adaptive β steers the per-sequence KL towards this
     kl_horizon: int = Field(10000, ge=1)
     value_model: Literal["policy", "reward"] = "policy"  # value head on the policy, or a value model from the reward model
+    old_logprobs: Literal["auto", "sampler", "forward"] = "auto"   # π_old from the sampler's own logits, or a forward pass; auto: sampler in float32
     whiten_rewards: bool = False
     # GRPO / RLOO
     num_generations: int = Field(4, ge=2)
@@ -97,9 +98,9 @@ class PolicyConfig(BaseModel):
 # %% auto #0
 __all__ = ['ALGORITHMS', 'PolicyConfig', 'load_prompts', 'left_pad', 'response_mask', 'position_ids', 'whiten', 'token_logprobs',
            'kl_per_token', 'gae', 'explained_variance', 'ppo_losses', 'AdaptiveKL', 'pack', 'response_hidden',
-           'ActorCritic', 'reference_logits', 'frozen_bf16', 'load_policy_models', 'encode_prompts', 'rollout',
-           'decode_responses', 'score_responses', 'ppo_step', 'heldout_reward', 'plot_training', 'train_policy',
-           'model_card', 'toy_synth', 'learning_curve', 'plot_learning_curve']
+           'ActorCritic', 'reference_logits', 'frozen_bf16', 'load_policy_models', 'encode_prompts', 'Rollout',
+           'rollout', 'decode_responses', 'score_responses', 'uses_sampler_logprobs', 'ppo_step', 'heldout_reward',
+           'plot_training', 'train_policy', 'model_card', 'toy_synth', 'learning_curve', 'plot_learning_curve']
 
 # %% ../nbs/07b_policy.ipynb #706573ef
 def _synth_folder(data) -> Path:
@@ -269,11 +270,17 @@ class ActorCritic(_torch_nn().Module):
         packed = pack(input_ids, attention_mask, n_response)
         hidden = response_hidden(self.policy, packed)                        # (B, R, H)
         logits = _causal_parts(self.policy)[1](hidden)                       # (B, R, V): the hidden state at t predicts token t+1
-        if self.value_head is not None:
-            values = self.value_head(hidden).squeeze(-1)                     # (B, R)
-        else:
-            values = self.value_model.score(response_hidden(self.value_model, packed)).squeeze(-1)   # (B, R)
-        return logits, values.float()
+        return logits, self._values(hidden, packed)
+
+    def _values(self, hidden, packed):
+        if self.value_head is not None: return self.value_head(hidden).squeeze(-1).float()                       # (B, R)
+        return self.value_model.score(response_hidden(self.value_model, packed)).squeeze(-1).float()            # (B, R)
+
+    def values(self, input_ids, attention_mask, n_response: int, hidden=None):
+        "Values (B, R) alone: a value head reads the policy's `hidden` states (B, R, H) where given; a value model runs its own forward."
+        packed = pack(input_ids, attention_mask, n_response)
+        if hidden is None and self.value_head is not None: hidden = response_hidden(self.policy, packed)
+        return self._values(hidden, packed)
 
 def reference_logits(model, input_ids, attention_mask, n_response: int):
     "Logits (B, R, V) of the response tokens under `model` (the reference), no gradient."
@@ -354,6 +361,8 @@ def _reference(ac, reference):
     return adapter_off()
 
 # %% ../nbs/07b_policy.ipynb #04f4ea87
+from typing import Any, NamedTuple
+
 def encode_prompts(tokenizer, prompts: list[list[dict]], max_length: int) -> tuple[list[list[int]], list[int]]:
     "Token ids of each prompt with the generation prompt appended; indices of prompts longer than `max_length` (left out)."
     ids, too_long = [], []
@@ -363,22 +372,41 @@ def encode_prompts(tokenizer, prompts: list[list[dict]], max_length: int) -> tup
         else: ids.append(list(x))
     return ids, too_long
 
-def rollout(model, tokenizer, query: list[list[int]], config: PolicyConfig, seed: int):
-    "Sample one response per prompt: query ids, mask (B, P); response ids, mask (B, R); has_eos (B,)."
+class Rollout(NamedTuple):
+    "What `rollout` sampled: query ids and mask (B, P), response ids and mask (B, R), has_eos (B,), and `sampler` (or None)."
+    query_ids: Any
+    query_mask: Any
+    response_ids: Any
+    response_mask: Any
+    has_eos: Any
+    sampler: Optional[dict] = None   # the sampler's own log-probabilities, entropies (B, R) and last hidden states (B, R, H)
+
+def rollout(model, tokenizer, query: list[list[int]], config: PolicyConfig, seed: int, sampler: bool = False, hidden: bool = False) -> Rollout:
+    """Sample one response per prompt. With `sampler`, also keep what the sampling pass computed anyway: the log-probability
+    and entropy of each sampled token under the model that sampled it (from its logits at temperature), and with `hidden`
+    the last hidden state that predicted each token (for a value head) — π_old without a second forward pass."""
     import torch
     device = next(model.parameters()).device
     query_ids, query_mask = left_pad(query, tokenizer.pad_token_id)
     torch.manual_seed(seed)
     was_training = model.training; model.eval()
     with torch.no_grad():
-        sequences = model.generate(input_ids=query_ids.to(device), attention_mask=query_mask.to(device), do_sample=True,
-                                   max_new_tokens=config.max_new_tokens, temperature=config.temperature, top_p=config.top_p,
-                                   top_k=0, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id, use_cache=True)
+        out = model.generate(input_ids=query_ids.to(device), attention_mask=query_mask.to(device), do_sample=True,
+                             max_new_tokens=config.max_new_tokens, temperature=config.temperature, top_p=config.top_p,
+                             top_k=0, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id, use_cache=True,
+                             return_dict_in_generate=True, output_logits=sampler, output_hidden_states=sampler and hidden)
     model.train(was_training)
-    response_ids = sequences[:, query_ids.shape[1]:]                          # (B, R)
+    response_ids = out.sequences[:, query_ids.shape[1]:]                      # (B, R)
     mask, has_eos = response_mask(response_ids, tokenizer.eos_token_id)
     width = int(mask.sum(dim=1).max())
-    return query_ids.to(device), query_mask.to(device), response_ids[:, :width], mask[:, :width], has_eos
+    response_ids = response_ids[:, :width]
+    stats = None
+    if sampler:                   # generation step t's logits (B, V) are the raw logits that sampled token t
+        logprobs, entropy = token_logprobs(torch.stack(out.logits[:width], dim=1), response_ids, config.temperature)   # (B, R) each
+        stats = {"logprobs": logprobs, "entropy": entropy}
+        if hidden:                # step t's last-layer hidden state at its last position predicted token t
+            stats["hidden"] = torch.stack([layers[-1][:, -1] for layers in out.hidden_states[:width]], dim=1)   # (B, R, H)
+    return Rollout(query_ids.to(device), query_mask.to(device), response_ids, mask[:, :width], has_eos, stats)
 
 def decode_responses(tokenizer, response_ids, mask) -> list[str]:
     "The text of each response, up to its EOS."
@@ -390,6 +418,14 @@ def score_responses(reward_model, prompts, texts, has_eos, penalty: float, batch
     return raw - penalty * (~has_eos.cpu().numpy()), raw
 
 # %% ../nbs/07b_policy.ipynb #34ed283d
+def uses_sampler_logprobs(config: PolicyConfig, accelerator=None) -> bool:
+    """Whether π_old is the sampling pass's own log-probabilities (`old_logprobs`: `sampler` or `forward` as set). `auto` takes
+    the sampler's in float32, where a forward pass computes the same numbers (SmolLM2-135M, 384 tokens: largest gap 2.6e-5,
+    values 7.9e-6), and a forward pass under bf16, where KV-cached sampling and the full forward round differently (mean
+    gap 0.03, largest 0.30): the first pass's ratios would not start at 1, nor the first step's KL at 0."""
+    if config.old_logprobs != "auto": return config.old_logprobs == "sampler"
+    return accelerator is None or accelerator.mixed_precision != "bf16"
+
 def ppo_step(ac, reference, optimizer, scheduler, tokenizer, reward_model, prompts: list[list[dict]], query: list[list[int]],
              config: PolicyConfig, kl_ctl: AdaptiveKL, seed: int, accelerator=None, ref_reward: bool = False) -> dict:
     "Roll out `prompts` (token ids `query`), score, and update `ac` in place; returns the step's statistics."
@@ -398,9 +434,11 @@ def ppo_step(ac, reference, optimizer, scheduler, tokenizer, reward_model, promp
     autocast = accelerator.autocast if accelerator else contextlib.nullcontext
     times, t0 = {}, time.perf_counter()
 
-    # 1. Rollout: sample a response to each prompt from the current policy.
+    # 1. Rollout: sample a response to each prompt from the current policy (keeping its log-probabilities: see step 3).
+    from_sampler = uses_sampler_logprobs(config, accelerator)
     with autocast():
-        query_ids, query_mask, response_ids, response_mask_, has_eos = rollout(unwrapped.policy, tokenizer, query, config, seed)
+        sampled = rollout(unwrapped.policy, tokenizer, query, config, seed, sampler=from_sampler, hidden=unwrapped.value_head is not None)
+    query_ids, query_mask, response_ids, response_mask_, has_eos, _ = sampled
     n_response = response_ids.shape[1]                                        # R
     times["generate_seconds"] = time.perf_counter() - t0; t0 = time.perf_counter()
 
@@ -412,6 +450,8 @@ def ppo_step(ac, reference, optimizer, scheduler, tokenizer, reward_model, promp
 
     # 3. Log-probabilities and values of the policy that sampled (π_old), and log-probabilities of the reference,
     #    a micro-batch at a time (the update's size: the packed attention mask grows with the square of the tokens).
+    #    π_old is the sampler's own: in float32 the sampling pass already computed it (a forward pass gives the same
+    #    numbers); under bf16 a forward pass recomputes it (see `uses_sampler_logprobs`).
     input_ids = torch.cat([query_ids, response_ids], dim=1)                   # (B, P + R)
     attention_mask = torch.cat([query_mask, response_mask_], dim=1)           # (B, P + R)
     mask = response_mask_.float()                                             # (B, R)
@@ -421,6 +461,11 @@ def ppo_step(ac, reference, optimizer, scheduler, tokenizer, reward_model, promp
     old_logprobs, entropy, old_values, ref_logprobs = [], [], [], []
     with torch.no_grad(), autocast():
         for rows in chunks:
+            if from_sampler:
+                old_logprobs.append(sampled.sampler["logprobs"][rows]); entropy.append(sampled.sampler["entropy"][rows])
+                hidden = sampled.sampler.get("hidden")                                            # (B, R, H) or None
+                old_values.append(unwrapped.values(input_ids[rows], attention_mask[rows], n_response, None if hidden is None else hidden[rows]))
+                continue
             logits, values = ac(input_ids[rows], attention_mask[rows], n_response)            # (b, R, V), (b, R)
             logprobs, ent = token_logprobs(logits, response_ids[rows], config.temperature)
             old_logprobs.append(logprobs); entropy.append(ent); old_values.append(values)
@@ -474,6 +519,7 @@ def ppo_step(ac, reference, optimizer, scheduler, tokenizer, reward_model, promp
     kl_ctl.update(kl_sum, batch)
     lengths = response_mask_.sum(dim=1).float()
     row = {"reward": float(scores.mean()), "reward_std": float(scores.std()), "score": float(raw_scores.mean()),
+           "old_logprobs": "sampler" if from_sampler else "forward",
            "kl": kl_sum, "kl_k3": float((kl_per_token(old_logprobs, ref_logprobs, "k3") * mask).sum(dim=1).mean()),
            "kl_coef": kl_ctl.value, "entropy": float(_masked_mean(entropy, mask)),
            "response_length": float(lengths.mean()), "eos_share": float(has_eos.float().mean()),
@@ -483,7 +529,7 @@ def ppo_step(ac, reference, optimizer, scheduler, tokenizer, reward_model, promp
            "policy_loss_first_epoch": float(np.mean(epoch_losses[0])), "policy_loss_last_epoch": float(np.mean(epoch_losses[config.ppo_epochs - 1]))}
     if ref_reward:                    # the reference's own responses to the same prompts, scored the same way
         with _reference(unwrapped, reference) as ref_model, autocast():
-            *_, ref_resp, ref_mask, ref_eos = rollout(ref_model, tokenizer, query, config, seed)
+            *_, ref_resp, ref_mask, ref_eos, _ = rollout(ref_model, tokenizer, query, config, seed)
         ref_scores, _ = score_responses(reward_model, prompts, decode_responses(tokenizer, ref_resp, ref_mask), ref_eos, config.missing_eos_penalty)
         row["ref_reward"] = float(ref_scores.mean())
         times["reference_seconds"] = time.perf_counter() - t0
@@ -510,7 +556,7 @@ def heldout_reward(model, tokenizer, reward_model, prompts: list[dict], config: 
     texts, has_eos = [], []
     for start in range(0, len(query), 16):
         with autocast():
-            *_, resp, mask, eos = rollout(model, tokenizer, query[start:start + 16], config, seed + start)
+            *_, resp, mask, eos, _ = rollout(model, tokenizer, query[start:start + 16], config, seed + start)
         texts += decode_responses(tokenizer, resp, mask); has_eos += eos.tolist()
     import torch
     scores, _ = score_responses(reward_model, [p["prompt"] for p in kept], texts, torch.tensor(has_eos), config.missing_eos_penalty)
