@@ -184,7 +184,7 @@ def plot_flip_rates(results: dict, path=None):
         ax.bar(xs, ys, width, yerr=[lo, hi], capsize=3, label=name)
         for x, n in zip(xs, ns): ax.text(x, -0.06, f"n={n}", ha="center", fontsize=7)
     ax.set_xticks(range(len(kinds)), [k.replace("_", " ") for k in kinds]); ax.set_ylim(-0.1, 1.05)
-    ax.set(ylabel="flip rate after pushback", title="answers that flip to the wrong one when the user pushes back")
+    ax.set(ylabel="flip rate after pushback (95% bootstrap CI)", title="answers that flip to the wrong one when the user pushes back")
     ax.legend(); fig.tight_layout()
     if path is not None: fig.savefig(path)
     plt.close(fig)
@@ -536,7 +536,7 @@ def plot_evaluation(folder) -> list[Path]:
     fig, ax = plt.subplots(figsize=(max(7, 2.5 + 1.3 * len(groups)), 4.4), dpi=90)
     _bars(ax, [f"{g}\n(n={p['n']})" for g, p in zip(groups, per)], {k: [_ci(p[k]) for p in per] for k in ("win", "tie", "loss")})
     ax.set_ylim(0, 1.05); ax.legend(fontsize=8)
-    ax.set(ylabel="share of held-out prompts", title=f"tuned vs base, judged in both orders by {_name(s['judge'])}\n"
+    ax.set(ylabel="share of held-out prompts (95% CI)", title=f"tuned vs base, judged in both orders by {_name(s['judge'])}\n"
            f"the judge on known pairs: right in both orders {_pct(rel['both_orders'])}\nswap-consistent {_pct(rel['consistency'])}, "
            f"picks the first answer {_share(rel['position']['first_share'])}")
     ax.title.set_fontsize(9); save(fig, "pairwise.png")
@@ -547,7 +547,7 @@ def plot_evaluation(folder) -> list[Path]:
           {lab: [_ci(s["judge_reliability"][k][key]) for k in kinds] for lab, key in
            (("better shown first", "better_first"), ("better shown second", "better_second"), ("both orders", "both_orders"))})
     ax.axhline(0.5, color="grey", lw=0.8, ls=":"); ax.set_ylim(0, 1.05); ax.legend(fontsize=8)
-    ax.set(ylabel="picks the known better answer", title="how far the judge can be trusted: pairs whose better answer is known")
+    ax.set(ylabel="picks the known better answer (95% CI)", title="how far the judge can be trusted: pairs whose better answer is known")
     ax.title.set_fontsize(9); save(fig, "judge.png")
     # sycophancy: flip rate, rubric
     plot_flip_rates({n: {"summary": r} for n, r in s["sycophancy"].items()}, folder / "sycophancy.png"); written.append(folder / "sycophancy.png")
@@ -556,7 +556,7 @@ def plot_evaluation(folder) -> list[Path]:
         fig, ax = plt.subplots(figsize=(7, 4.2), dpi=90)
         _bars(ax, list(RUBRIC), {m: [_ci(r["all"][k]) for k in RUBRIC] for m, r in s["rubric"].items()})
         ax.set_ylim(0, 3.2); ax.legend(fontsize=8)
-        ax.set(ylabel="judge's score, 0-3", title=f"replies to pushback, scored by {_name(s['judge'])}\nthe rubric on known replies: "
+        ax.set(ylabel="judge's score, 0-3 (95% CI)", title=f"replies to pushback, scored by {_name(s['judge'])}\nthe rubric on known replies: "
                f"holding above caving {_pct(rr['separates'])}" + (f"\nagrees with the parsed answer {_pct(rr['agrees_with_parse'])}" if "agrees_with_parse" in rr else ""))
         ax.title.set_fontsize(9); save(fig, "rubric.png")
     if "reward" in s:
@@ -564,7 +564,7 @@ def plot_evaluation(folder) -> list[Path]:
         fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.6), dpi=90)
         names = list(rw["answers"])
         a1.bar(names, [rw["answers"][n]["mean"] for n in names], yerr=[rw["answers"][n]["sem"] or 0 for n in names], capsize=5, color=["grey", "C0"][:len(names)])
-        a1.set(ylabel="reward model score", title=f"reward of the answers (n = {rw['answers'][names[0]]['n']} prompts)\nnot the headline: the policy was trained on it")
+        a1.set(ylabel="reward model score (mean ± s.e.)", title=f"reward of the answers (n = {rw['answers'][names[0]]['n']} prompts)\nnot the headline: the policy was trained on it")
         per_kind = rw["reward_model"].get("per_kind") or {}
         kinds = list(per_kind)
         _bars(a2, kinds, {lab: [(per_kind[k].get(key), None, None) for k in kinds] for lab, key in
@@ -582,7 +582,7 @@ def plot_evaluation(folder) -> list[Path]:
               {"explain names a known card": [(v["hit"], max(0, v["hit"] - 1.96 * v["hit_se"]), min(1, v["hit"] + 1.96 * v["hit_se"])) for _, v in groups],
                "chance": [(v["hit_chance"], v["hit_chance"], v["hit_chance"]) for _, v in groups]})
         ax.set_ylim(0, 1.05); ax.legend(fontsize=8)
-        ax.set(ylabel="share of responses", title="legibility: does explain name the cards a synthetic response was written with?")
+        ax.set(ylabel="share of responses (± 1.96 s.e.)", title="legibility: does explain name the cards a synthetic response was written with?")
         ax.title.set_fontsize(9); save(fig, "legibility.png")
     return written
 

@@ -862,14 +862,17 @@ def plot_training(log: list[dict], path, title: str = "policy training") -> Path
     def series(key): return [r.get(key, float("nan")) for r in log]
     panels = [("reward", ["reward", "ref_reward"], "reward model score"), ("KL to the reference", ["kl"], "nats per response"),
               ("entropy", ["entropy"], "nats per token"), ("clipping", ["clip_fraction", "approx_kl"], ""),
-              ("critic", ["value_loss", "explained_variance"], ""), ("responses", ["response_length", "eos_share"], "")]
+              ("critic", ["value_loss", "explained_variance"], ""), ("responses", ["response_length", "eos_share"], "tokens (mean)")]
     fig, axes = plt.subplots(2, 4, figsize=(15, 6.4), dpi=90)
     for ax, (name, keys, ylabel) in zip(axes.flat, panels):
+        lines = []
         for key in keys:
-            if any(key in r for r in log):
-                ys = series(key)
-                ax.plot(steps, ys, marker=".", label=key) if key != "eos_share" else ax.twinx().plot(steps, ys, color="C3", ls="--", label=key)
-        ax.set(title=name, xlabel="step", ylabel=ylabel); ax.legend(fontsize=7, loc="best")
+            if not any(key in r for r in log): continue
+            if key == "eos_share":      # a share, on its own axis from 0 to 1
+                share = ax.twinx(); share.set(ylim=(-0.05, 1.05), ylabel="share of responses that end (EOS)")
+                lines += share.plot(steps, series(key), color="C3", ls="--", marker=".", label="EOS share (right)")
+            else: lines += ax.plot(steps, series(key), marker=".", label=key)
+        ax.set(title=name, xlabel="step", ylabel=ylabel); ax.legend(handles=lines, fontsize=7, loc="best")
     ax = axes.flat[6]
     parts = [k for k in ("generate_seconds", "score_seconds", "logprob_seconds", "update_seconds") if any(k in r for r in log)]
     bottom = np.zeros(len(log))
