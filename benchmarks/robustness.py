@@ -8,7 +8,7 @@ Writes benchmarks/robustness.json and the figures (simulated deliberations, 500 
     robustness_contested.png  are split contexts labelled contested, and unsplit ones not? (the first test vs opposed_pairs)
     robustness_shapes.png     does the top value survive each attack shape? (top1_unchanged against q)
     robustness_detector.png   is each shape's bloc found? (precision and recall of robust's detector against q)
-    robustness_mai.png        the published MAI graph's shape, lifted to pseudo-participants
+    robustness_mai.png        the published MAI graph's shape, lifted to pseudo-participants: top value unchanged per attack shape
 
     python benchmarks/robustness.py              # full run (about 30 minutes on 2 busy cores; --jobs 2 splits the shapes)
     python benchmarks/robustness.py --quick      # 3 test seeds, a few shapes
@@ -23,11 +23,11 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np
 import pandas as pd
-from wisemodel.aggregate import _tables, wise_values
+from wisemodel.aggregate import _tables, wise_values, top_cards
 from wisemodel.graph import read_graph
-from wisemodel.simulate import Bloc, Minority, simulate
+from wisemodel.simulate import Bloc, Minority, simulate, lift_mai
 from wisemodel.robustness import (ATTACK_SHAPES, coordination, defend, opposed_pairs, study_methods, robustness_study, attack_study,
-                                  plot_study, _gamma, _baseline, _robust, _per_card)
+                                  plot_study, evaluate, _gamma, _baseline, _robust, _per_card)
 
 DEV_SEEDS = range(0, 5)
 DEV_SEEDS_CONTESTED = range(0, 20)     # 20 split contexts: 5 are too few to place a threshold
@@ -35,7 +35,9 @@ DEV_SHAPES = {k: ATTACK_SHAPES[k] for k in ("overt", "subtle", "noisy")}
 DEV_SHAPES_ONE_SIDED = {k: ATTACK_SHAPES[k] for k in ("overt", "subtle", "noisy", "one-edge-noisy")}
 QS = (0, 0.05, 0.1, 0.2, 0.3)
 SHAPES = ATTACK_SHAPES      # reported on test seeds: the dev shapes, and shapes never looked at while choosing a setting
-MAI_SHAPES = ("overt", "subtle", "existing-card", "vote-only", "one-edge-noisy")
+MAI_SHAPES = ("overt", "subtle", "existing-card", "vote-only", "one-edge-noisy", "noisy", "mimic-noisy", "camouflaged")
+DEV_SHAPES_CONFIRM = {k: ATTACK_SHAPES[k] for k in ("overt", "subtle", "noisy", "one-edge-noisy")}
+MAI_AGREEMENT = 0.9      # confirm may change plain Γ_∞'s unattacked top in at most 1 in 10 of the lifted MAI graph's contexts (0.85 picked 6 on dev seeds: a bar that demotes leaders 4-5 others confirmed)
 
 
 def wilson(k: int, n: int, z: float = 1.96):
@@ -97,10 +99,11 @@ def tune_polarisation(seeds=DEV_SEEDS_CONTESTED, n_participants=500, coordinatio
 
 
 def tune_one_sided(settings: dict, seeds=DEV_SEEDS, n_participants=500) -> dict:
-    "one_sided (min t of drop_one_sided), or None: the best mean top1_unchanged on dev shapes, precision >= 0.9 where it flags, no loss at q = 0."
+    """one_sided (min t of drop_one_sided), or None: the best mean top1_unchanged on dev shapes, precision >= 0.9 where it flags, no loss
+    at q = 0. Chosen without drop_unconfirmed (confirm=None), the later defence, whose setting is then chosen given this one."""
     grid = []
     for t in (None, 3.0, 4.0, 5.0, 6.0):
-        methods = {"robust": _robust(**settings, one_sided=t)}
+        methods = {"robust": _robust(**settings, one_sided=t, confirm=None)}
         runs = pd.concat([robustness_study((0, 0.05, 0.1, 0.2), seeds, bloc=b, methods=methods, n_participants=n_participants).runs
                           for b in DEV_SHAPES_ONE_SIDED.values()])
         at0, att = runs[runs.q == 0], runs[runs.q > 0]
@@ -113,6 +116,29 @@ def tune_one_sided(settings: dict, seeds=DEV_SEEDS, n_participants=500) -> dict:
     ok = grid[(grid.detector_precision >= 0.9) & (grid.top1_accuracy >= base.top1_accuracy - 1e-9)]
     best = ok.sort_values(["top1_unchanged", "one_sided"], ascending=[False, False], na_position="first").iloc[0]
     return dict(settings=dict(one_sided=None if pd.isna(best.one_sided) else float(best.one_sided)),
+                grid=json.loads(grid.round(4).to_json(orient="records")))
+
+
+def tune_confirm(settings: dict, seeds=DEV_SEEDS, n_participants=500) -> dict:
+    """confirm (min_confirm of drop_unconfirmed and leadership), or None: the best mean top1_unchanged over the dev shapes on the
+    MAI graph lifted to pseudo-participants (where blocs are small), with no loss of top-1 accuracy on unattacked simulated graphs
+    and the unattacked lifted graph's top equal to plain Γ_∞'s in >= MAI_AGREEMENT of its contexts."""
+    mai = read_graph(ROOT / "data" / "mai" / "example_summary.json")
+    lifted = [lift_mai(mai, seed=s) for s in seeds]
+    plain = [top_cards(wise_values(g, "inf", share=False, labels=False)) for g in lifted]
+    sims = [simulate(n_participants=n_participants, seed=s, minority=Minority(), split=1, as_graph=False) for s in seeds]
+    grid = []
+    for k in (None, 1, 2, 3, 4, 5, 6):
+        method = _robust(**settings, confirm=k)
+        same = [top_cards(method(g)[0])[x] == ref[x] for g, ref in zip(lifted, plain) for x in ref]
+        acc = float(np.mean([evaluate(sim, None, {"robust": method})[0].top1_accuracy.iloc[0] for sim in sims]))
+        att = pd.concat([attack_study(mai, (0.05, 0.1, 0.2, 0.3), seeds, bloc=b, methods={"robust": method}).runs for b in DEV_SHAPES_CONFIRM.values()])
+        grid.append(dict(confirm=k, top1_unchanged_mai=float(att.top1_unchanged.mean()), mai_top_as_plain=float(np.mean(same)), top1_accuracy=acc))
+    grid = pd.DataFrame(grid)
+    base = grid[grid.confirm.isna()].iloc[0]
+    ok = grid[(grid.top1_accuracy >= base.top1_accuracy - 1e-9) & (grid.mai_top_as_plain >= MAI_AGREEMENT)]
+    best = ok.sort_values(["top1_unchanged_mai", "confirm"], ascending=[False, True], na_position="first").iloc[0]
+    return dict(settings=dict(confirm=None if pd.isna(best.confirm) else int(best.confirm)),
                 grid=json.loads(grid.round(4).to_json(orient="records")))
 
 
@@ -170,7 +196,8 @@ def _shape_study(args):
     "One shape's sweep (a process of its own with --jobs)."
     name, bloc, seeds, n, settings = args
     methods = {"Γ_∞": _gamma("inf"), "votes": _baseline("votes"), "bridging": _baseline("bridging"), "bridging_mf": _baseline("bridging_mf"),
-               "robust": _robust(**settings), "robust, no one-sided": _robust(**{**settings, "one_sided": None})}
+               "robust": _robust(**settings), "robust, no one-sided": _robust(**{**settings, "one_sided": None}),
+               "robust, no confirm": _robust(**{**settings, "confirm": None})}
     return name, robustness_study(QS, seeds, bloc=bloc, n_participants=n, methods=methods).summary
 
 
@@ -188,10 +215,12 @@ def main():
     settings = {**coord["settings"], **polar["settings"]}
     one = tune_one_sided(settings, DEV_SEEDS if not args.quick else range(0, 2))
     settings.update(one["settings"])
+    conf = tune_confirm(settings, DEV_SEEDS if not args.quick else range(0, 2))
+    settings.update(conf["settings"])
     print("settings chosen on dev seeds:", settings, f"({time.time() - t0:.0f} s)", flush=True)
     out = dict(issue=11, dev_seeds=list(DEV_SEEDS), dev_seeds_contested=list(DEV_SEEDS_CONTESTED), test_seeds=list(seeds), qs=list(QS),
                participants=args.participants, settings=settings, coordination_grid=coord["grid"], polarisation_grid=polar["grid"],
-               one_sided_grid=one["grid"], machine=dict(python=platform.python_version(), cpus=os.cpu_count()))
+               one_sided_grid=one["grid"], confirm_grid=conf["grid"], machine=dict(python=platform.python_version(), cpus=os.cpu_count()))
     out["contested"] = contested_study(settings, contested_seeds, sizes=(500,) if args.quick else (250, 500, 1000))
     plot_contested(pd.DataFrame(out["contested"]["rows"]), HERE / "robustness_contested.png", out["contested"]["seeds"])
     print(f"contested done ({time.time() - t0:.0f} s)", flush=True)
@@ -218,12 +247,15 @@ def main():
     mai = read_graph(ROOT / "data" / "mai" / "example_summary.json")
     mai_out = {}
     for name in MAI_SHAPES:
-        methods = {"Γ_∞": _gamma("inf"), "votes": _baseline("votes"), "bridging_mf": _baseline("bridging_mf"), "robust": _robust(**settings)}
+        methods = {"Γ_∞": _gamma("inf"), "votes": _baseline("votes"), "bridging_mf": _baseline("bridging_mf"), "robust": _robust(**settings),
+                   "robust, no confirm": _robust(**{**settings, "confirm": None})}
         st = attack_study(mai, QS, seeds, bloc=ATTACK_SHAPES[name], methods=methods)
         mai_out[name] = dict(bloc=dataclasses.asdict(ATTACK_SHAPES[name]), summary=records(st.summary))
     out["mai"] = mai_out
-    plot_study(pd.DataFrame(mai_out["overt"]["summary"]), metrics=("top1_unchanged", "tau_unchanged", "detector_precision", "detector_recall"),
-               title="data/mai/example_summary.json lifted to pseudo-participants, overt bloc", path=HERE / "robustness_mai.png")
+    mai_df = pd.concat([pd.DataFrame(v["summary"]).assign(shape=k) for k, v in mai_out.items()], ignore_index=True)
+    _small_multiples(mai_df, "top1_unchanged", HERE / "robustness_mai.png",
+                     f"data/mai/example_summary.json lifted to ~50 pseudo-participants: top value unchanged per attack shape (dotted: the 0.9 goal); "
+                     f"seeds {seeds.start}-{seeds.stop - 1}, 95% CI")
     out["seconds"] = round(time.time() - t0, 1)
     (HERE / "robustness.json").write_text(json.dumps(out, indent=1, ensure_ascii=False, default=float) + "\n")
     print(f"wrote benchmarks/robustness.json in {out['seconds']} s")

@@ -155,3 +155,40 @@ def test_bench_robustness_command():
     again = json.loads(CliRunner().invoke(cli, ["bench", "robustness", "--json", "--seed", "3", "--seeds", "2", "--qs", "0.1",
                                                 "--participants", "50"]).output)
     assert again == rows
+
+
+@pytest.mark.parametrize("seed,q", [(7, 0.05), (8, 0.1)])
+def test_a_bloc_too_small_to_be_seen_does_not_take_the_lifted_mai_graph(seed, q):
+    "3-6 people who vote for a new card and claim it wiser than every other: under coordination's min_support, unconfirmed by others."
+    from wisemodel.aggregate import top_cards
+    from wisemodel.robustness import leadership
+    from wisemodel.simulate import inject_bloc, lift_mai
+    honest = lift_mai(read_graph(MAI), seed=seed)
+    g, who, claimed, target = inject_bloc(honest, Bloc(q=q), seed=seed)
+    (x, card), = target.items()
+    assert coordination(g).empty
+    assert top_cards(robust_values(g, confirm=None)[0])[x] == card                 # the other defences do not see it
+    lead = leadership(g).set_index(["context_id", "card_id"])
+    assert lead.loc[(x, card), "confirmed_by"] == 0 and not lead.loc[(x, card), "can_lead"]
+    rv, log = robust_values(g)
+    assert top_cards(rv)[x] == top_cards(robust_values(honest)[0])[x] != card     # the context keeps what it had without the bloc
+    assert who <= set(log.participants.sum())                                      # every member's claims dropped, and logged
+
+
+@pytest.mark.parametrize("seed", [5, 6])
+def test_a_bloc_that_only_votes_cannot_lead_with_a_card_nobody_else_judged(seed):
+    "A fifth of the lifted MAI graph votes for a new card: Γ_∞ follows the votes; nobody but its voters holds it wiser, so it cannot lead."
+    from wisemodel.aggregate import top_cards
+    from wisemodel.robustness import leadership
+    from wisemodel.simulate import inject_bloc, lift_mai
+    honest = lift_mai(read_graph(MAI), seed=seed)
+    g, who, claimed, target = inject_bloc(honest, Bloc(q=0.2, edges=0), seed=seed)
+    (x, card), = target.items()
+    assert not claimed and top_cards(wise_values(g, "inf", share=False, labels=False))[x] == card
+    assert top_cards(robust_values(g, confirm=None)[0])[x] == card
+    lead = leadership(g).set_index(["context_id", "card_id"])
+    assert lead.loc[(x, card), "confirmed_by"] == 0 and not lead.loc[(x, card), "can_lead"]
+    rv, log = robust_values(g)
+    top = rv[rv["rank"] == 1].set_index(rv[rv["rank"] == 1].context_id.astype(str))
+    assert top.loc[x, "card_id"] == top_cards(robust_values(honest)[0])[x] and bool(top.loc[x, "can_lead"])
+    assert (log.action == "cannot lead: placed after the cards that can").any()

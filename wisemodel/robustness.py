@@ -12,15 +12,15 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 from .core import InputError
 from .aggregate import (_tables, _derive, _compile, _cycle_edges, _ratings, wise_values, rank, top_cards, unwind, endorsement_factors,
-                                 LABELS)
+                                 LABELS, NO_CONTEXT)
 from .graph import Table
 from .simulate import Bloc, Minority, Simulation, simulate, inject_bloc, lift_mai
 
 # %% auto #0
-__all__ = ['COORDINATION_COLUMNS', 'DEFEND_LOG_COLUMNS', 'OPPOSED_COLUMNS', 'ONE_SIDED_COLUMNS', 'METRICS', 'ATTACK_SHAPES',
-           'coordination', 'defend', 'opposed_pairs', 'polarised_cards', 'one_sided_edges', 'drop_one_sided',
-           'robust_values', 'carried_by_suspects', 'study_methods', 'evaluate', 'robustness_study', 'attack_study',
-           'plot_study']
+__all__ = ['COORDINATION_COLUMNS', 'DEFEND_LOG_COLUMNS', 'OPPOSED_COLUMNS', 'ONE_SIDED_COLUMNS', 'LEADERSHIP_COLUMNS', 'METRICS',
+           'ATTACK_SHAPES', 'coordination', 'defend', 'opposed_pairs', 'polarised_cards', 'one_sided_edges',
+           'drop_one_sided', 'leadership', 'drop_unconfirmed', 'robust_values', 'carried_by_suspects', 'study_methods',
+           'evaluate', 'robustness_study', 'attack_study', 'plot_study']
 
 # %% ../nbs/02c_robustness.ipynb #4d9c0301
 def _items(graph):
@@ -280,17 +280,85 @@ def drop_one_sided(graph, min_t: float = 4.0, min_ratio: float = 3.0, min_judges
                                f"opposite sides of the participant factor (t = {r.t:.1f} ≥ {min_t:g}), {r.judges_for / r.judges_against:.1f} for each against"))
     return _derive(graph, edges=e[~drop]), pd.DataFrame(log, columns=DEFEND_LOG_COLUMNS)
 
+# %% ../nbs/02c_robustness.ipynb #d4c0a002
+LEADERSHIP_COLUMNS = ["context_id", "card_id", "confirmed_by", "confirmed", "can_lead"]
+
+def leadership(graph, min_confirm: int = 3) -> pd.DataFrame:
+    """Per context and card: `confirmed_by`, the participants who did not vote for it and judged it wiser than another card
+    of the context; `confirmed`, ≥ `min_confirm` of them; `can_lead`, confirmed, or no card of its context is (a context of
+    votes only, a count-only import: nobody to confirm anything, and the test is waived)."""
+    s = _compile(graph)
+    ctx = np.array(s.contexts, dtype=object)[s.node_ctx]
+    card = s.card_ids.to_numpy(dtype=object)[s.node_card]
+    t = _tables(graph)
+    e = t.edges.dropna(subset=["participant_id"])
+    e = e[(e["verdict"].astype(object) == "wiser").to_numpy()]
+    v = t.votes.dropna(subset=["participant_id"])
+    voted = pd.MultiIndex.from_arrays([v["participant_id"].astype(object), v["card_id"].astype(object)])
+    own = pd.MultiIndex.from_arrays([e["participant_id"].astype(object), e["to_card"].astype(object)]).isin(voted)
+    others = e[~own]
+    n = others.groupby([others["context_id"].astype(object), others["to_card"].astype(object)])["participant_id"].nunique()
+    confirmed_by = n.reindex(pd.MultiIndex.from_arrays([ctx, card])).fillna(0).to_numpy(dtype=int)
+    confirmed = confirmed_by >= min_confirm
+    lead = confirmed | ~pd.Series(confirmed).groupby(ctx).transform("any").to_numpy(dtype=bool)
+    out = pd.DataFrame({"context_id": ctx, "card_id": card, "confirmed_by": confirmed_by, "confirmed": confirmed, "can_lead": lead})
+    return Table(out[out["context_id"] != NO_CONTEXT].reset_index(drop=True)[LEADERSHIP_COLUMNS])
+
+def drop_unconfirmed(graph, min_confirm: int = 3):
+    """A derived graph without the wiser verdicts into cards that `leadership` finds unconfirmed (in contexts where some card
+    is confirmed): nothing flows into a card that only its own voters hold wiser. And the log (rows as `defend`'s)."""
+    lead = leadership(graph, min_confirm)
+    any_confirmed = lead.groupby("context_id")["confirmed"].transform("any").to_numpy(dtype=bool)
+    unconfirmed = lead[~lead["confirmed"].to_numpy(dtype=bool) & any_confirmed]
+    t = _tables(graph)
+    e = t.edges
+    key = pd.MultiIndex.from_arrays([e["context_id"].astype(object), e["to_card"].astype(object)])
+    drop = key.isin(pd.MultiIndex.from_frame(unconfirmed[["context_id", "card_id"]].astype(object))) & (e["verdict"].astype(object) == "wiser").to_numpy()
+    if not drop.any(): return graph, pd.DataFrame(columns=DEFEND_LOG_COLUMNS)
+    dropped = e[drop]
+    log = []
+    for (x, c), d in dropped.groupby([dropped["context_id"].astype(object), dropped["to_card"].astype(object)], sort=True):
+        who = sorted(map(str, d["participant_id"].dropna().unique()))
+        k = int(lead.loc[(lead["context_id"] == x) & (lead["card_id"] == c), "confirmed_by"].iloc[0])
+        claims = sorted(map(list, set(zip(d["context_id"].astype(object), d["from_card"].astype(object), d["to_card"].astype(object)))))
+        log.append(dict(cluster=-1, action="unconfirmed: wiser verdicts into it dropped", participants=who, size=len(who), weight=1.0,
+                        claims=claims, example=f"wiser {x}: -> {c}",
+                        reason=f"{k} participant(s) who did not vote for {c} judged it wiser, fewer than {min_confirm}: "
+                               f"its {len(d)} wiser verdict(s) dropped"))
+    return _derive(graph, edges=e[~drop]), pd.DataFrame(log, columns=DEFEND_LOG_COLUMNS)
+
 # %% ../nbs/02c_robustness.ipynb #82913be6
 def robust_values(graph, h="inf", min_similarity: float = 0.4, min_support: int = 8, min_z: float = 3.0, ridge: float = 0.5,
-                  min_judgements: int = 5, leaders: int = 1, one_sided: float | None = 4.0, **kwargs):
-    """Γ_h after `defend` (coordinated clusters count once) and `drop_one_sided` (t ≥ `one_sided`; None: not at all), labelled
-    contested where a group and the others order a card's pair oppositely; and the defences' log."""
+                  min_judgements: int = 5, leaders: int = 1, one_sided: float | None = 4.0, confirm: int | None = 3, **kwargs):
+    """Γ_h after `defend` (coordinated clusters count once), `drop_one_sided` (t ≥ `one_sided`; None: not at all) and
+    `drop_unconfirmed` (fewer than `confirm` others hold a card wiser; None: not at all), with the cards that can lead
+    (`leadership`) first, labelled contested where a group and the others order a card's pair oppositely; and the log."""
     g, log = defend(graph, min_similarity, min_support)
     opposed = opposed_pairs(g, min_z, ridge, min_judgements)
     if one_sided is not None:                  # drop the majority side of one-sided edges (t >= one_sided), splits between groups kept
         g, more = drop_one_sided(g, one_sided)
         log = pd.concat([log, more], ignore_index=True) if len(more) else log
+    if confirm is not None:                    # nothing flows into a card only its own voters hold wiser
+        g, more = drop_unconfirmed(g, confirm)
+        log = pd.concat([log, more], ignore_index=True) if len(more) else log
     ranked = wise_values(g, h, share=False, labels=False, **kwargs)
+    if confirm is not None:                    # the cards that can lead first, each part in Γ's order
+        lead = leadership(g, confirm)
+        key = pd.MultiIndex.from_arrays([ranked["context_id"].astype(object), ranked["card_id"].astype(object)])
+        can = pd.Series(lead["can_lead"].to_numpy(dtype=bool), index=pd.MultiIndex.from_frame(lead[["context_id", "card_id"]].astype(object)))
+        ranked = ranked.assign(can_lead=can.reindex(key).fillna(True).to_numpy(dtype=bool))
+        first = ranked[ranked["rank"] == 1]
+        ranked = ranked.sort_values(["context_id", "can_lead", "rank"], ascending=[True, False, True], kind="stable")
+        ranked["rank"] = ranked.groupby(ranked["context_id"].astype(object).fillna(""), sort=False).cumcount().to_numpy() + 1
+        moved = first.merge(ranked[ranked["rank"] == 1][["context_id", "card_id"]], on="context_id", suffixes=("", "_now"))
+        for r in moved[moved["card_id"].astype(object) != moved["card_id_now"].astype(object)].itertuples(index=False):
+            why = lead[(lead["context_id"] == r.context_id) & (lead["card_id"] == r.card_id)].iloc[0]
+            because = f"only {why.confirmed_by} participant(s) besides its voters hold it wiser (fewer than {confirm})"
+            log = pd.concat([log, pd.DataFrame([dict(cluster=-1, action="cannot lead: placed after the cards that can", participants=[], size=0,
+                                                     weight=1.0, claims=[], example=f"{r.context_id}: {r.card_id} -> {r.card_id_now}",
+                                                     reason=f"Γ ranks {r.card_id} first in {r.context_id}, but {because}; {r.card_id_now} leads")])],
+                            ignore_index=True)
+        ranked = Table(ranked.reset_index(drop=True))
     pol = _per_card(opposed)
     hit = pd.MultiIndex.from_arrays([ranked["context_id"].astype(object), ranked["card_id"].astype(object)]).isin(
         pd.MultiIndex.from_frame(pol[["context_id", "card_id"]].astype(object))) if len(pol) else np.zeros(len(ranked), dtype=bool)
@@ -353,7 +421,10 @@ def _claims(log) -> set:
 def _robust(**settings):
     def run(graph):
         ranked, log = robust_values(graph, **settings)
-        return ranked, (set().union(*map(set, log["participants"])) if len(log) else set(), _claims(log))
+        # the detector: who `defend` and `drop_one_sided` flag. `drop_unconfirmed` and the leadership rule judge cards, not
+        # people (an honest judge of an unconfirmed card loses that verdict too), so their rows accuse nobody
+        accused = log[~log["action"].astype(str).str.startswith(("unconfirmed", "cannot lead"))] if len(log) else log
+        return ranked, (set().union(*map(set, accused["participants"])) if len(accused) else set(), _claims(accused))
     return run
 
 def study_methods(**robust_settings) -> dict:
