@@ -304,10 +304,11 @@ def leadership(graph, min_confirm: int = 3) -> pd.DataFrame:
     out = pd.DataFrame({"context_id": ctx, "card_id": card, "confirmed_by": confirmed_by, "confirmed": confirmed, "can_lead": lead})
     return Table(out[out["context_id"] != NO_CONTEXT].reset_index(drop=True)[LEADERSHIP_COLUMNS])
 
-def drop_unconfirmed(graph, min_confirm: int = 3):
+def drop_unconfirmed(graph, min_confirm: int = 3, lead: pd.DataFrame | None = None):
     """A derived graph without the wiser verdicts into cards that `leadership` finds unconfirmed (in contexts where some card
-    is confirmed): nothing flows into a card that only its own voters hold wiser. And the log (rows as `defend`'s)."""
-    lead = leadership(graph, min_confirm)
+    is confirmed): nothing flows into a card that only its own voters hold wiser. And the log (rows as `defend`'s).
+    `lead`: `leadership(graph, min_confirm)` where the caller has it already (dropping these verdicts leaves it as it is)."""
+    lead = leadership(graph, min_confirm) if lead is None else lead
     any_confirmed = lead.groupby("context_id")["confirmed"].transform("any").to_numpy(dtype=bool)
     unconfirmed = lead[~lead["confirmed"].to_numpy(dtype=bool) & any_confirmed]
     t = _tables(graph)
@@ -339,11 +340,11 @@ def robust_values(graph, h="inf", min_similarity: float = 0.4, min_support: int 
         g, more = drop_one_sided(g, one_sided)
         log = pd.concat([log, more], ignore_index=True) if len(more) else log
     if confirm is not None:                    # nothing flows into a card only its own voters hold wiser
-        g, more = drop_unconfirmed(g, confirm)
+        lead = leadership(g, confirm)          # the same after the drop: only verdicts into unconfirmed cards go
+        g, more = drop_unconfirmed(g, confirm, lead)
         log = pd.concat([log, more], ignore_index=True) if len(more) else log
     ranked = wise_values(g, h, share=False, labels=False, **kwargs)
     if confirm is not None:                    # the cards that can lead first, each part in Γ's order
-        lead = leadership(g, confirm)
         key = pd.MultiIndex.from_arrays([ranked["context_id"].astype(object), ranked["card_id"].astype(object)])
         can = pd.Series(lead["can_lead"].to_numpy(dtype=bool), index=pd.MultiIndex.from_frame(lead[["context_id", "card_id"]].astype(object)))
         ranked = ranked.assign(can_lead=can.reindex(key).fillna(True).to_numpy(dtype=bool))
