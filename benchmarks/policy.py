@@ -22,15 +22,22 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 TRL_VERSION = "1.12.0"
-# Our variants: the default (value head on the policy), a value model initialised from the reward model (TRL's design),
-# and LoRA (reference = adapter off). TRL's PPOTrainer has a separate value model always; it runs full and with LoRA.
-# Each of ours is compared with the TRL run of the same design: (name, kind, config, the TRL run it is compared with).
-RUNS = [(f"TRL {TRL_VERSION}", "trl", {}, None),
-        ("ours", "ours", {}, f"TRL {TRL_VERSION}"),
-        ("ours value_model=reward", "ours", {"value_model": "reward"}, f"TRL {TRL_VERSION}"),
-        (f"TRL {TRL_VERSION} lora", "trl", {"lora": True}, None),
-        ("ours lora", "ours", {"lora": True}, f"TRL {TRL_VERSION} lora")]
+# Our variants: the default (value head on the policy, activation checkpointing), the same without checkpointing, a
+# value model initialised from the reward model (TRL's design), and LoRA (reference = adapter off). TRL's PPOTrainer has
+# a separate value model always; it runs as configured (its PPOConfig says gradient_checkpointing=True, but PPOTrainer
+# never applies it: the child records what the model really does), with checkpointing switched on by hand on policy
+# and critic, and with LoRA. Each of ours is compared with the TRL runs of the same design: (name, kind, config, the
+# TRL runs it is compared with, the first one being its headline baseline).
+RUNS = [(f"TRL {TRL_VERSION}", "trl", {}, ()),
+        (f"TRL {TRL_VERSION} checkpointing", "trl", {"gradient_checkpointing": True}, ()),
+        ("ours", "ours", {}, (f"TRL {TRL_VERSION}", f"TRL {TRL_VERSION} checkpointing")),
+        ("ours no checkpointing", "ours", {"gradient_checkpointing": False}, (f"TRL {TRL_VERSION}",)),
+        ("ours value_model=reward", "ours", {"value_model": "reward"}, (f"TRL {TRL_VERSION}",)),
+        (f"TRL {TRL_VERSION} lora", "trl", {"lora": True}, ()),
+        ("ours lora", "ours", {"lora": True}, (f"TRL {TRL_VERSION} lora",))]
 LORA = {"lora_r": 16, "lora_alpha": 32}
+# At step 1 the policy is its reference, so the first step's KL is ~0 (measured 2e-6 to 8e-6 here) in a correct run.
+FIRST_KL_CEILING = 0.01
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -114,9 +121,14 @@ def child_trl(spec: dict) -> dict:
         peft_config = _lora_config(policy, PolicyConfig(lora=True, **LORA))
     trainer = PPOTrainer(args=args, processing_class=tokenizer, model=policy, ref_model=None, reward_model=reward_model,
                          train_dataset=dataset, value_model=value_model, callbacks=[Clock()], peft_config=peft_config)
+    wrapper = trainer.accelerator.unwrap_model(trainer.model)
+    if spec["variant"].get("gradient_checkpointing"):  # as ours does it: every block of policy and critic, non-reentrant
+        for m in (wrapper.policy, wrapper.value_model): m.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    checkpointing = bool(getattr(wrapper.policy, "is_gradient_checkpointing", False))
     trainer.train()
     device = "cuda" if torch.cuda.is_available() else "cpu"
     return {**_rates(ends, tokens, spec), "peak_memory_gib": _peak_memory_gib(device), "device": device,
+            "config_gradient_checkpointing": bool(args.gradient_checkpointing), "activation_checkpointing": checkpointing,
             "rewards": [l["objective/scores"] for l in history if "objective/scores" in l],
             "kl": [l["objective/kl"] for l in history if "objective/kl" in l]}
 
@@ -146,7 +158,10 @@ def run_child(python, kind: str, spec: dict) -> dict:
 def plot(result: dict, path: Path):
     import matplotlib; matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    rows = [(f"{name}\n{prec}", r) for prec, runs in result["runs"].items() for name, r in runs.items() if "error" not in r]
+    def label(name, prec, r):       # the policy is the reference at step 1: a first KL far from 0 means the run is broken
+        broken = abs(r["kl"][0]) > FIRST_KL_CEILING if r.get("kl") else False
+        return f"{name}\n{prec}" + (f" (first KL {r['kl'][0]:.0f}: broken)" if broken else "")
+    rows = [(label(name, prec, r), r) for prec, runs in result["runs"].items() for name, r in runs.items() if "error" not in r]
     fig, axes = plt.subplots(1, 2, figsize=(11, 0.55 * len(rows) + 1.6))
     for ax, key, label in ((axes[0], "episodes_per_s", "episodes / s (higher is better)"), (axes[1], "peak_memory_gib", "peak memory, GiB (lower is better)")):
         ax.barh([n for n, _ in rows], [r[key] for _, r in rows], color=["#c44e52" if n.startswith("TRL") else "#4c72b0" for n, _ in rows])
@@ -210,12 +225,14 @@ def main():
     ratios = {}
     for prec, r in runs.items():
         ratios[prec] = {}
-        for name, kind, _, baseline in RUNS:
-            if baseline is None or name not in r or baseline not in r or "error" in r[name] or "error" in r[baseline]: continue
-            x, y = r[name], r[baseline]
-            ratios[prec][name] = {"baseline": baseline, "speedup_episodes_per_s": round(x["episodes_per_s"] / y["episodes_per_s"], 2),
-                                  "speedup_tokens_per_s": round(x["tokens_per_s"] / y["tokens_per_s"], 2),
-                                  "peak_memory_ratio": round(x["peak_memory_gib"] / y["peak_memory_gib"], 2)}
+        for name, kind, _, baselines in RUNS:
+            for i, baseline in enumerate(baselines):
+                if name not in r or baseline not in r or "error" in r[name] or "error" in r[baseline]: continue
+                x, y = r[name], r[baseline]
+                ratios[prec][name if i == 0 else f"{name} vs {baseline}"] = {
+                    "baseline": baseline, "speedup_episodes_per_s": round(x["episodes_per_s"] / y["episodes_per_s"], 2),
+                    "speedup_tokens_per_s": round(x["tokens_per_s"] / y["tokens_per_s"], 2),
+                    "peak_memory_ratio": round(x["peak_memory_gib"] / y["peak_memory_gib"], 2)}
     kept = {}
     if a.keep_other_precisions and Path(a.out).exists():       # e.g. rerun bf16 after a change that only bf16 sees
         old = json.loads(Path(a.out).read_text())

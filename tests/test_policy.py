@@ -73,3 +73,23 @@ def test_a_killed_run_resumes_to_the_uninterrupted_result(setup):
     # Finished: the checkpoint is never overwritten, and the refusal says what to do.
     with pytest.raises(InputError, match="refusing to overwrite"):
         train_policy(synth, out, config, reward_model=d / "rm", progress=False)
+
+
+@pytest.mark.parametrize("bf16", [False, True])
+def test_activation_checkpointing_changes_memory_not_results(setup, bf16):
+    "The default recomputes each block in the backward pass (and under bf16 updates without autocast's weight cache): the same training as keeping the activations."
+    from wisemodel.reward import bf16_supported
+    if bf16 and not bf16_supported("cpu"): pytest.skip("this CPU has no native bf16")
+    d, synth, config = setup
+    assert PolicyConfig().gradient_checkpointing
+    short = config.model_copy(update={"steps": 3, "eval_prompts": 2, "bf16": bf16})
+    runs = {gc: train_policy(synth, d / f"gc-{gc}-{bf16}", short.model_copy(update={"gradient_checkpointing": gc}),
+                             reward_model=d / "rm", progress=False) for gc in (True, False)}
+    a, b = _log(d / f"gc-True-{bf16}"), _log(d / f"gc-False-{bf16}")
+    for x, y in zip(a, b):
+        assert x["reward"] == pytest.approx(y["reward"], abs=1e-5) and x["policy_loss"] == pytest.approx(y["policy_loss"], abs=1e-5)
+    from safetensors.torch import load_file
+    wa, wb = load_file(d / f"gc-True-{bf16}" / "model.safetensors"), load_file(d / f"gc-False-{bf16}" / "model.safetensors")
+    assert max(float((wa[k] - wb[k]).abs().max()) for k in wa) < 1e-5
+    base = load_file(Path(config.base_model) / "model.safetensors")
+    assert max(float((wa[k] - base[k]).abs().max()) for k in wa if k in base) > 1e-4      # and training did move the weights

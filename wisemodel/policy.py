@@ -61,7 +61,7 @@ class PolicyConfig(BaseModel):
     merge_lora: bool = True                  # merge adapters into the saved weights (a plain checkpoint)
     train_layers: Optional[int] = Field(None, ge=1)   # full fine-tuning of the top N blocks only (None: all)
     bf16: Optional[bool] = None              # None: bf16 autocast where the hardware has it natively
-    gradient_checkpointing: bool = False
+    gradient_checkpointing: bool = True      # recompute activations in the backward pass (see "Memory, measured" under The models)
     threads: Optional[int] = Field(None, ge=1)
     # evaluation and bookkeeping
     eval_prompts: int = Field(16, ge=0)      # held-out (test) prompts scored before and after training
@@ -335,7 +335,7 @@ def load_policy_models(config: PolicyConfig, reward_path: str | None, device: st
             from wisemodel.reward import _freeze_below
             _freeze_below(policy, config.train_layers)
     if config.gradient_checkpointing:
-        policy.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        policy.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
         if config.lora: policy.enable_input_require_grads()
     value_head = value_model = None
     if config.value_model == "policy":
@@ -425,6 +425,12 @@ def uses_sampler_logprobs(config: PolicyConfig, accelerator=None) -> bool:
     gap 0.03, largest 0.30): the first pass's ratios would not start at 1, nor the first step's KL at 0."""
     if config.old_logprobs != "auto": return config.old_logprobs == "sampler"
     return accelerator is None or accelerator.mixed_precision != "bf16"
+def _sampling(accelerator):
+    """The autocast context for sampling: with autocast's weight cache, which casts each weight to bf16 once per generation
+    instead of once per token (measured on CPU: 2.4 s instead of 3.4 s for 8 × 48 tokens)."""
+    if accelerator is None: return contextlib.nullcontext
+    from accelerate.utils import AutocastKwargs
+    return lambda: accelerator.autocast(AutocastKwargs(cache_enabled=True))
 
 def ppo_step(ac, reference, optimizer, scheduler, tokenizer, reward_model, prompts: list[list[dict]], query: list[list[int]],
              config: PolicyConfig, kl_ctl: AdaptiveKL, seed: int, accelerator=None, ref_reward: bool = False) -> dict:
@@ -436,7 +442,7 @@ def ppo_step(ac, reference, optimizer, scheduler, tokenizer, reward_model, promp
 
     # 1. Rollout: sample a response to each prompt from the current policy (keeping its log-probabilities: see step 3).
     from_sampler = uses_sampler_logprobs(config, accelerator)
-    with autocast():
+    with _sampling(accelerator)():
         sampled = rollout(unwrapped.policy, tokenizer, query, config, seed, sampler=from_sampler, hidden=unwrapped.value_head is not None)
     query_ids, query_mask, response_ids, response_mask_, has_eos, _ = sampled
     n_response = response_ids.shape[1]                                        # R
@@ -528,7 +534,7 @@ def ppo_step(ac, reference, optimizer, scheduler, tokenizer, reward_model, promp
            **{k: float(np.mean(v)) for k, v in stats.items()},
            "policy_loss_first_epoch": float(np.mean(epoch_losses[0])), "policy_loss_last_epoch": float(np.mean(epoch_losses[config.ppo_epochs - 1]))}
     if ref_reward:                    # the reference's own responses to the same prompts, scored the same way
-        with _reference(unwrapped, reference) as ref_model, autocast():
+        with _reference(unwrapped, reference) as ref_model, _sampling(accelerator)():
             *_, ref_resp, ref_mask, ref_eos, _ = rollout(ref_model, tokenizer, query, config, seed)
         ref_scores, _ = score_responses(reward_model, prompts, decode_responses(tokenizer, ref_resp, ref_mask), ref_eos, config.missing_eos_penalty)
         row["ref_reward"] = float(ref_scores.mean())
@@ -617,8 +623,11 @@ def _step_prompts(n: int, batch: int, step: int, seed: int) -> list[int]:
 def _accelerator(bf16: bool, device: str):
     from accelerate import Accelerator
     from accelerate.state import AcceleratorState
+    from accelerate.utils import AutocastKwargs
     if int(os.environ.get("WORLD_SIZE", "1")) == 1: AcceleratorState._reset_state(True)   # one process: settings of this run only
-    return Accelerator(cpu=device == "cpu", mixed_precision="bf16" if bf16 else "no")
+    # Under bf16, autocast's weight cache would keep a bf16 copy of every trainable weight through each micro-batch's
+    # forward and backward (0.27 GiB on SmolLM2-135M); the update goes without it, sampling keeps it (`_sampling`).
+    return Accelerator(cpu=device == "cpu", mixed_precision="bf16" if bf16 else "no", kwargs_handlers=[AutocastKwargs(cache_enabled=False)])
 
 def _scheduler(optimizer, config: PolicyConfig, total: int):
     from transformers import get_scheduler
@@ -660,7 +669,7 @@ def _train_ppo(folder: Path, out: Path, config: PolicyConfig, reward_model, devi
 
     def evaluate(tag: str, model, seed: int):
         t0 = time.perf_counter()
-        evals[tag] = heldout_reward(model, tokenizer, reward_model, heldout, config, seed, accelerator.autocast)
+        evals[tag] = heldout_reward(model, tokenizer, reward_model, heldout, config, seed, _sampling(accelerator))
         evals[tag]["seconds"] = round(time.perf_counter() - t0, 2)
     if "base" not in evals:
         with _reference(unwrapped, reference) as ref_model: evaluate("base", ref_model, config.seed + 7)
@@ -744,7 +753,7 @@ def _train_trl(folder: Path, out: Path, config: PolicyConfig, reward_model, devi
     accel = _accelerator(bf16, device)
     evals = read_json(work / "evals.json") if (work / "evals.json").exists() else {}
     if "base" not in evals and reward_model is not None:
-        evals["base"] = heldout_reward(model, tokenizer, reward_model, heldout, config, config.seed + 7, accel.autocast)
+        evals["base"] = heldout_reward(model, tokenizer, reward_model, heldout, config, config.seed + 7, _sampling(accel))
         atomic_write_json(work / "evals.json", evals)
     peft_config = _lora_config(model, config) if config.lora else None
     last = get_last_checkpoint(str(work / "trl")) if (work / "trl").exists() else None
@@ -782,7 +791,7 @@ def _train_trl(folder: Path, out: Path, config: PolicyConfig, reward_model, devi
     if config.lora and config.merge_lora: policy = policy.merge_and_unload()
     policy.eval()
     if reward_model is not None:
-        evals["trained"] = heldout_reward(policy, tokenizer, reward_model, heldout, config, config.seed + 7, accel.autocast)
+        evals["trained"] = heldout_reward(policy, tokenizer, reward_model, heldout, config, config.seed + 7, _sampling(accel))
     return {"policy": policy, "tokenizer": tokenizer, "log": log, "evals": evals, "work": work, "bf16": bf16, "device": device,
             "trainable_parameters": int(sum(p.numel() for p in trainer.model.parameters() if p.requires_grad)), "extra": extra}
 
