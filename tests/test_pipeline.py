@@ -142,6 +142,8 @@ def test_the_main_job_on_the_embedded_default(tmp_path):
         assert (ctx in agg["tops_by_known_bloc"]) == bool(set(authors[top]) & bloc), (ctx, top)
         if ctx in agg["tops_by_known_bloc"]: assert any("simulated coordinated bloc" in f and ctx in f for f in findings), findings
     assert (agg["cycles"] > 0) == any(f.startswith("aggregate: ") and "cycle" in f for f in findings)
+    for ctx, t in agg["tops_moved_by_robust_ranking"].items():      # a top the robust ranking would not lead with, and why
+        assert t["robust"] != t["top"] and t["why"] and any("robust ranking" in f and ctx in f for f in findings), (ctx, findings)
     assert any(f.startswith("evaluate: the judge") for f in findings) and agg["coordinated_flagged"] >= 0
     for f in ["notebooks/01_deliberate.ipynb", "figures/edge_stats.png", "figures/top_values.png", "aggregate/moral_graph.html",
               "synth/manifest.json", "synth/prompts.csv", "figures/synth_pairs.png", "reward/checkpoint/README.md",

@@ -95,7 +95,8 @@ def _training_section(run: Path) -> str:
 # %% ../nbs/08b_report.ipynb #0a71cb5a
 def run_findings(metrics: dict) -> list[str]:
     """What a reader must know before trusting a run, from its merged `metrics.json`: cards the interviewer's model could not
-    write without repair, wisdom cycles, top values carried by a suspected coordinated group (`robustness.defend`) or
+    write without repair, wisdom cycles, top values carried by a suspected coordinated group (`robustness.defend`,
+    `drop_one_sided`), moved by the robust ranking for another reason (`robust_values`: a card too few others confirm), or
     written by a known simulated bloc, a reward model no better than its baselines, a policy whose held-out reward did not rise
     beyond two standard errors, and the judge's record on known answers."""
     found = []
@@ -108,6 +109,8 @@ def run_findings(metrics: dict) -> list[str]:
     for ctx, t in (a.get("tops_carried_by_suspects") or {}).items():
         found.append(f"aggregate: the top value of {ctx} ({t['top']}) is carried by a suspected coordinated group "
                      f"({', '.join(t['flagged'])}): counted as one participant, the top is {t['defended']}")
+    for ctx, t in (a.get("tops_moved_by_robust_ranking") or {}).items():
+        found.append(f"aggregate: the robust ranking (robust_values) leads {ctx} with {t['robust']}, not Γ's {t['top']}: {t['why']}")
     for ctx, t in (a.get("tops_by_known_bloc") or {}).items():
         found.append(f"aggregate: the top value of {ctx} ({t['top']}) is the card of the simulated coordinated bloc ({', '.join(t['authors'])})")
     if r.get("heldout_accuracy") is not None:

@@ -17,8 +17,8 @@ from .graph import Table
 from .simulate import Bloc, Minority, Simulation, simulate, inject_bloc, lift_mai
 
 # %% auto #0
-__all__ = ['COORDINATION_COLUMNS', 'DEFEND_LOG_COLUMNS', 'OPPOSED_COLUMNS', 'ONE_SIDED_COLUMNS', 'LEADERSHIP_COLUMNS', 'METRICS',
-           'ATTACK_SHAPES', 'coordination', 'defend', 'opposed_pairs', 'polarised_cards', 'one_sided_edges',
+__all__ = ['COORDINATION_COLUMNS', 'DEFEND_LOG_COLUMNS', 'ACCUSING', 'OPPOSED_COLUMNS', 'ONE_SIDED_COLUMNS', 'LEADERSHIP_COLUMNS',
+           'METRICS', 'ATTACK_SHAPES', 'coordination', 'defend', 'opposed_pairs', 'polarised_cards', 'one_sided_edges',
            'drop_one_sided', 'leadership', 'drop_unconfirmed', 'robust_values', 'carried_by_suspects', 'study_methods',
            'evaluate', 'robustness_study', 'attack_study', 'plot_study']
 
@@ -67,7 +67,11 @@ def coordination(graph, min_similarity: float = 0.4, min_support: int = 8) -> pd
                          "example": per["cluster"].map(example).to_numpy()})[COORDINATION_COLUMNS].reset_index(drop=True)
 
 # %% ../nbs/02c_robustness.ipynb #7ad6d382
-DEFEND_LOG_COLUMNS = ["cluster", "action", "participants", "size", "weight", "claims", "example", "reason"]
+DEFEND_LOG_COLUMNS = ["defence", "cluster", "action", "participants", "size", "weight", "claims", "example", "reason"]
+# The defences whose log rows name suspects: `coordination` (`defend`) and `one-sided` (`drop_one_sided`). The others,
+# `unconfirmed` (`drop_unconfirmed`) and `leadership` (the order of `robust_values`), judge cards, not people: an honest
+# judge of an unconfirmed card loses that verdict too, and is no suspect.
+ACCUSING = ("coordination", "one-sided")
 
 def defend(graph, min_similarity: float = 0.4, min_support: int = 8):
     "A derived graph where each coordinated cluster counts as one participant and its claims are dropped; and the log."
@@ -89,7 +93,7 @@ def defend(graph, min_similarity: float = 0.4, min_support: int = 8):
     log = []
     for k, g in found.groupby("cluster", sort=True):
         mine = sorted(map(list, claims[claims.index.get_level_values(0) == k].index.droplevel(0))) if len(claims) else []
-        log.append(dict(cluster=int(k), action="counted as one participant; its claims dropped", participants=sorted(map(str, g["participant_id"])),
+        log.append(dict(defence="coordination", cluster=int(k), action="counted as one participant; its claims dropped", participants=sorted(map(str, g["participant_id"])),
                         size=len(g), weight=1.0 / len(g), claims=mine, example=g["example"].iloc[0],
                         reason=f"{len(g)} participants endorsed two or more of the same items (supporters overlap ≥ {min_similarity:.0%}, "
                                f"≥ {min_support} in common), e.g. {g['example'].iloc[0]!r}; {len(mine)} claims made by half of them or more"))
@@ -274,7 +278,7 @@ def drop_one_sided(graph, min_t: float = 4.0, min_ratio: float = 3.0, min_judges
         mine = dropped[((dropped["context_id"].astype(object) == r.context_id) & dropped["from_card"].astype(object).isin([r.from_card, r.to_card])
                         & dropped["to_card"].astype(object).isin([r.from_card, r.to_card])).to_numpy()]
         who = sorted(map(str, mine["participant_id"].dropna().unique()))
-        log.append(dict(cluster=-1, action="one-sided verdicts dropped", participants=who, size=len(who), weight=1.0,
+        log.append(dict(defence="one-sided", cluster=-1, action="one-sided verdicts dropped", participants=who, size=len(who), weight=1.0,
                         claims=[[r.context_id, r.from_card, r.to_card]], example=f"wiser {r.context_id}: {r.from_card} -> {r.to_card}",
                         reason=f"the {r.judges_for:g} who hold {r.to_card} wiser and the {r.judges_against:g} who hold {r.from_card} wiser sit on "
                                f"opposite sides of the participant factor (t = {r.t:.1f} ≥ {min_t:g}), {r.judges_for / r.judges_against:.1f} for each against"))
@@ -322,7 +326,7 @@ def drop_unconfirmed(graph, min_confirm: int = 3, lead: pd.DataFrame | None = No
         who = sorted(map(str, d["participant_id"].dropna().unique()))
         k = int(lead.loc[(lead["context_id"] == x) & (lead["card_id"] == c), "confirmed_by"].iloc[0])
         claims = sorted(map(list, set(zip(d["context_id"].astype(object), d["from_card"].astype(object), d["to_card"].astype(object)))))
-        log.append(dict(cluster=-1, action="unconfirmed: wiser verdicts into it dropped", participants=who, size=len(who), weight=1.0,
+        log.append(dict(defence="unconfirmed", cluster=-1, action="unconfirmed: wiser verdicts into it dropped", participants=who, size=len(who), weight=1.0,
                         claims=claims, example=f"wiser {x}: -> {c}",
                         reason=f"{k} participant(s) who did not vote for {c} judged it wiser, fewer than {min_confirm}: "
                                f"its {len(d)} wiser verdict(s) dropped"))
@@ -355,7 +359,7 @@ def robust_values(graph, h="inf", min_similarity: float = 0.4, min_support: int 
         for r in moved[moved["card_id"].astype(object) != moved["card_id_now"].astype(object)].itertuples(index=False):
             why = lead[(lead["context_id"] == r.context_id) & (lead["card_id"] == r.card_id)].iloc[0]
             because = f"only {why.confirmed_by} participant(s) besides its voters hold it wiser (fewer than {confirm})"
-            log = pd.concat([log, pd.DataFrame([dict(cluster=-1, action="cannot lead: placed after the cards that can", participants=[], size=0,
+            log = pd.concat([log, pd.DataFrame([dict(defence="leadership", cluster=-1, action="cannot lead: placed after the cards that can", participants=[], size=0,
                                                      weight=1.0, claims=[], example=f"{r.context_id}: {r.card_id} -> {r.card_id_now}",
                                                      reason=f"Γ ranks {r.card_id} first in {r.context_id}, but {because}; {r.card_id_now} leads")])],
                             ignore_index=True)
@@ -383,18 +387,36 @@ def _bloc_members(graph) -> set:
         return isinstance(d, dict) and d.get("adversarial") is True
     return {str(p) for p, d in zip(t.participants["participant_id"], t.participants["demographics"]) if flag(d)}
 
-def carried_by_suspects(graph, h="inf", min_similarity: float = 0.4, min_support: int = 8) -> pd.DataFrame:
-    """Per context: the top card by Γ_h, the top card after `defend`, whether they differ (`carried`), the participants
-    `defend` flagged, and the bloc members among the top card's authors where the graph records a bloc."""
+def _why_moved(log, ctx, top) -> str:
+    "Why `top` lost the first place of `ctx`: the reasons of the log rows about it (else of those about `ctx`), at most three."
+    rows = list(log.itertuples(index=False)) if len(log) else []
+    def about(r, card=None):
+        if str(r.example).startswith(f"{ctx}: {card} ") if card else False: return True     # a `leadership` row
+        return any(c[0] == ctx and (card is None or card in c[1:]) for c in r.claims)
+    hits = [r for r in rows if about(r, top)] or [r for r in rows if about(r)]
+    return "; ".join(f"{r.defence}: {r.reason}" for r in hits[:3])
+
+def carried_by_suspects(graph, h="inf", min_similarity: float = 0.4, min_support: int = 8, one_sided: float | None = 4.0,
+                        confirm: int | None = 3) -> pd.DataFrame:
+    """Per context: the top card by Γ_h; the top once the defences that accuse (`defend`, then `drop_one_sided` with t ≥
+    `one_sided`) have acted, whether it differs (`carried`) and the participants they flagged; the top of `robust_values`
+    with the same settings (`top_robust`; it also applies `confirm`) and, where that one differs from Γ_h's, why (its log);
+    and the bloc members among the top card's authors where the graph records a bloc."""
     defended, log = defend(graph, min_similarity, min_support)
+    if one_sided is not None:
+        defended, more = drop_one_sided(defended, one_sided)
+        log = pd.concat([log, more], ignore_index=True) if len(more) else log
+    ranked, robust_log = robust_values(graph, h, min_similarity, min_support, one_sided=one_sided, confirm=confirm)
     before, after = top_cards(wise_values(graph, h, share=False, labels=False)), top_cards(wise_values(defended, h, share=False, labels=False))
+    robust = top_cards(ranked)
     flagged = sorted({p for ps in log["participants"] for p in ps})
     t, bloc = _tables(graph), _bloc_members(graph)
     authors = {str(c): [str(a) for a in (a if isinstance(a, (list, tuple, np.ndarray)) else [])]
                for c, a in zip(t.cards["card_id"], t.cards["authors"] if "authors" in t.cards else [None] * len(t.cards))}
     rows = [{"context_id": ctx, "top": top, "top_defended": after.get(ctx), "carried": after.get(ctx) != top, "flagged": flagged,
+             "top_robust": robust.get(ctx), "why": _why_moved(robust_log, ctx, top) if robust.get(ctx) != top else "",
              "top_by_bloc": sorted(set(authors.get(top, [])) & bloc)} for ctx, top in before.items()]
-    return Table(rows, columns=["context_id", "top", "top_defended", "carried", "flagged", "top_by_bloc"])
+    return Table(rows, columns=["context_id", "top", "top_defended", "carried", "flagged", "top_robust", "why", "top_by_bloc"])
 
 
 # %% ../nbs/02c_robustness.ipynb #201720e5
@@ -422,9 +444,7 @@ def _claims(log) -> set:
 def _robust(**settings):
     def run(graph):
         ranked, log = robust_values(graph, **settings)
-        # the detector: who `defend` and `drop_one_sided` flag. `drop_unconfirmed` and the leadership rule judge cards, not
-        # people (an honest judge of an unconfirmed card loses that verdict too), so their rows accuse nobody
-        accused = log[~log["action"].astype(str).str.startswith(("unconfirmed", "cannot lead"))] if len(log) else log
+        accused = log[log["defence"].isin(ACCUSING)] if len(log) else log    # the detector: who the defences that accuse flag
         return ranked, (set().union(*map(set, accused["participants"])) if len(accused) else set(), _claims(accused))
     return run
 
