@@ -179,19 +179,3 @@ def test_embedded_smollm2_trains_with_a_distinct_pad_token(tmp_path, work):
     assert rm.tokenizer.pad_token_id == rm.model.config.pad_token_id == 0 and rm.tokenizer.eos_token == "<|im_end|>"
     prompts, responses = ["Should I take the job abroad?", "hi"], ["What matters most to you both?", "hello " * 30]
     assert np.abs(rm.score_batch(prompts, responses, batch_size=2) - np.array([rm.score(p, r) for p, r in zip(prompts, responses)])).max() < 1e-3
-
-
-def test_scoring_is_padding_free_and_equals_padded(trained):
-    "Rows of different lengths scored end to end in one pass give the padded batch's scores, and the fast path is the one taken."
-    from wisemodel.reward import _encode, _padded_scores, _packed_scores, _packs, _score_ids
-    import torch
-    rm = RewardModel.load(trained[0])
-    ids = _encode(rm.tokenizer, ["Should I move abroad?", "hi", "I'm scared about my results."] * 3,
-                  ["What would you miss most?", "hello " * 30, "That sounds hard.", "x", "Tell me more about it, please.", "ok",
-                   "a b c", "Who else is part of this decision?", "It is your call."], 256)
-    assert _packs(rm.model, rm.tokenizer.pad_token_id)          # a Llama-shaped decoder: attention follows restarting positions
-    with torch.inference_mode():
-        packed = _packed_scores(rm.model, ids, "cpu").numpy()
-        padded = _padded_scores(rm.model, ids, rm.tokenizer.pad_token_id, "cpu").numpy()
-    assert np.abs(packed - padded).max() < 1e-4 and len(set(np.round(packed, 5))) > 3
-    assert np.abs(_score_ids(rm.model, ids, rm.tokenizer.pad_token_id, batch_size=4, max_tokens=64) - padded).max() < 1e-4   # packs split by tokens

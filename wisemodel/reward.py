@@ -218,65 +218,24 @@ def _encode(tokenizer, prompts, responses, max_length: int) -> list[list[int]]:
            for p, r in zip(prompts, responses)]
     return [x[-max_length:] for x in ids]
 
-def _padded_scores(model, rows: list[list[int]], pad_id: int, device):
-    "Scores (n,) of `rows` right-padded into one batch (the sequence classifier reads each row's last real token)."
-    import torch
-    width = max(map(len, rows))
-    input_ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
-    attention = torch.zeros((len(rows), width), dtype=torch.long)
-    for k, r in enumerate(rows): input_ids[k, :len(r)] = torch.tensor(r); attention[k, :len(r)] = 1
-    return model(input_ids=input_ids.to(device), attention_mask=attention.to(device)).logits[:, 0]
-
-def _packed_scores(model, rows: list[list[int]], device):
-    """Scores (n,) of `rows` from one padding-free forward: the rows end to end in a single row, positions restarting at 0
-    where each begins (transformers then masks attention block by block: no token sees another row's), and the score
-    head applied to each row's last token."""
-    import torch
-    inner = model.get_base_model() if hasattr(model, "get_base_model") else model
-    trunk = getattr(inner, inner.base_model_prefix)
-    ids = torch.tensor([t for r in rows for t in r], device=device)[None]                             # (1, T)
-    positions = torch.cat([torch.arange(len(r)) for r in rows]).to(device)[None]                      # (1, T)
-    last = (torch.tensor([len(r) for r in rows]).cumsum(0) - 1).to(device)                           # (n,)
-    hidden = trunk(input_ids=ids, position_ids=positions, use_cache=False).last_hidden_state[0, last]  # (n, H)
-    return inner.score(hidden)[:, 0]
-
-def _packs(model, pad_id: int) -> bool:
-    """Whether `model` scores packed rows as it scores padded ones (checked once per model, float32, on two short rows):
-    true of the decoder models whose attention masks follow restarting positions; others are scored padded."""
-    if not hasattr(model, "_wisemodel_packs"):
-        import torch
-        rows = [[5, 17, 29, 41, 53], [7, 19, 31, 43, 55, 67, 79, 91, 103]]
-        device = next(model.parameters()).device
-        try:
-            with torch.inference_mode():
-                model._wisemodel_packs = bool(torch.allclose(_packed_scores(model, rows, device).float(),
-                                                             _padded_scores(model, rows, pad_id, device).float(), atol=1e-4, rtol=1e-3))
-        except Exception: model._wisemodel_packs = False          # no trunk or score head to reach: the padded path
-    return model._wisemodel_packs
-
 def _score_ids(model, ids: list[list[int]], pad_id: int, batch_size: int, progress: bool = False, desc: str = "scoring",
-               bf16: bool = False, max_tokens: int = 4096) -> np.ndarray:
-    """The score of each token sequence in `ids`, `batch_size` rows per forward pass (sorted by length), padding-free where
-    the model allows it (`_packs`; at most `max_tokens` tokens a pass), else padded."""
+               bf16: bool = False) -> np.ndarray:
     import torch
     from tqdm.auto import tqdm
     order = np.argsort([len(x) for x in ids], kind="stable")
     scores = np.zeros(len(ids), dtype=np.float32)
     device = next(model.parameters()).device
-    packed = _packs(model, pad_id)
-    groups, group, tokens = [], [], 0
-    for i in order:                               # consecutive rows, at most batch_size of them (and max_tokens when packed)
-        if group and (len(group) == batch_size or (packed and tokens + len(ids[i]) > max_tokens)):
-            groups.append(group); group, tokens = [], 0
-        group.append(i); tokens += len(ids[i])
-    if group: groups.append(group)
     with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-        for idx in tqdm(groups, desc=desc, disable=not progress):
-            rows = [ids[i] for i in idx]
-            out = _packed_scores(model, rows, device) if packed else _padded_scores(model, rows, pad_id, device)
-            scores[idx] = out.float().cpu().numpy()
+        for start in tqdm(range(0, len(ids), batch_size), desc=desc, disable=not progress):
+            idx = order[start:start + batch_size]
+            width = max(len(ids[i]) for i in idx)
+            input_ids = torch.full((len(idx), width), pad_id, dtype=torch.long)
+            attention = torch.zeros((len(idx), width), dtype=torch.long)
+            for row, i in enumerate(idx):
+                input_ids[row, :len(ids[i])] = torch.tensor(ids[i]); attention[row, :len(ids[i])] = 1
+            logits = model(input_ids=input_ids.to(device), attention_mask=attention.to(device)).logits  # (batch, 1)
+            scores[idx] = logits[:, 0].float().cpu().numpy()
     return scores
-
 
 # %% ../nbs/07a_reward.ipynb #93bc32bf
 _REWARD_FILE = "wisemodel_reward.json"
