@@ -39,10 +39,12 @@ def _groups_text(path, result) -> str:
               help="Let the LLM of the 'judge' role confirm each candidate pair.")
 @click.option("--linkage", type=click.Choice(["average", "complete", "single"]), default=DEFAULT_LINKAGE, show_default=True,
               help="How groups merge: all pairs, average similarity, or any pair.")
+@click.option("--situation", metavar="TEXT", default=None,
+              help="The prompt the cards were written for: its share of each card is taken out before comparing.")
 @click.option("--incremental", is_flag=True,
               help="Match each card, in file order, against the canonical cards before it (as a live deliberation does).")
 @click.option("--json", "as_json", is_flag=True, help="Print {card_id: canonical_id} for every card as JSON.")
-def dedup_command(cards_file, fmt, threshold, judge, linkage, incremental, as_json):
+def dedup_command(cards_file, fmt, threshold, judge, linkage, situation, incremental, as_json):
     """Map every values card in CARDS (a JSON file) to the canonical card of its group of near-duplicates."""
     if not 0.0 < threshold <= 1.0:
         raise InputError(f"--threshold {threshold} is outside (0, 1].", fix=f"use a similarity such as {DEFAULT_THRESHOLD}.")
@@ -51,6 +53,6 @@ def dedup_command(cards_file, fmt, threshold, judge, linkage, incremental, as_js
     if judge:
         from wisemodel.llm import get_llm
         llm = get_llm("judge")
-    if incremental: result = dedup_incremental(cards_, llm=llm, threshold=threshold, progress=not as_json)
-    else: result = dedup(cards_, llm=llm, threshold=threshold, linkage=linkage, progress=not as_json)
+    if incremental: result = dedup_incremental(cards_, llm=llm, threshold=threshold, progress=not as_json, situations=situation)
+    else: result = dedup(cards_, llm=llm, threshold=threshold, linkage=linkage, progress=not as_json, situations=situation)
     emit(dict(result), as_json, _groups_text(cards_file, result))

@@ -15,8 +15,8 @@ from .cards import ValuesCard
 from .embed import embed
 
 # %% auto #0
-__all__ = ['JUDGE_INSTRUCTIONS', 'DEFAULT_THRESHOLD', 'DEFAULT_LINKAGE', 'DEFAULT_CANDIDATE_THRESHOLD', 'card_text',
-           'card_similarity', 'SameValue', 'judge_messages', 'judge_same_value', 'Deduplication', 'dedup',
+__all__ = ['DEFAULT_SITUATION_SHARE', 'JUDGE_INSTRUCTIONS', 'DEFAULT_THRESHOLD', 'DEFAULT_LINKAGE', 'DEFAULT_CANDIDATE_THRESHOLD',
+           'card_text', 'card_similarity', 'SameValue', 'judge_messages', 'judge_same_value', 'Deduplication', 'dedup',
            'mark_canonical', 'CanonicalCards', 'dedup_incremental', 'CardPair', 'load_card_pairs', 'DedupEvaluation',
            'evaluate_dedup', 'DedupSet', 'load_dedup_set', 'pairwise_scores', 'evaluate_groups']
 
@@ -38,6 +38,23 @@ def _policy_match(a: np.ndarray, b: np.ndarray) -> float:
     rows, cols = linear_sum_assignment(-sims)
     return float(sims[rows, cols].sum() / min(len(a), len(b)))
 
+DEFAULT_SITUATION_SHARE = 0.25
+
+def _situation_list(cards: list[ValuesCard], situations) -> list[str | None]:
+    "One situation text (or None) per card, from None, one text for all cards, a list in card order, or `{card_id: text}`."
+    if situations is None or isinstance(situations, str): return [situations or None] * len(cards)
+    if isinstance(situations, dict): return [situations.get(c.id) or None for c in cards]
+    situations = list(situations)
+    if len(situations) != len(cards):
+        raise InputError(f"{len(situations)} situations for {len(cards)} cards.", field="situations",
+                         fix="give one situation per card (in card order), one text for all, or a dict {card_id: text}.")
+    return [s or None for s in situations]
+
+def _without_situation(vectors: np.ndarray, situation: np.ndarray, share: float) -> np.ndarray:
+    "Unit rows of `vectors` (m, d) with `share` of their component along the unit `situation` (d,) taken out."
+    out = vectors - share * np.outer(vectors @ situation, situation)                  # (m, d)
+    return out / np.linalg.norm(out, axis=1, keepdims=True)
+
 _EMBEDDED: dict = {}   # (text, embed options) -> vector: a card is embedded once per process, whichever path asks
 
 def _embed_once(texts: list[str], **embed_kw) -> np.ndarray:
@@ -46,18 +63,29 @@ def _embed_once(texts: list[str], **embed_kw) -> np.ndarray:
     if todo: _EMBEDDED.update({(t, key): v for t, v in zip(todo, embed(todo, **embed_kw))})
     return np.stack([_EMBEDDED[t, key] for t in texts])
 
-def _card_vectors(cards: list[ValuesCard], **embed_kw) -> tuple[np.ndarray, list[np.ndarray]]:
-    "Each card's whole-text embedding (n, d) and its policies' embeddings (a list of (m_i, d))."
+def _card_vectors(cards: list[ValuesCard], situations=None, situation_share: float = DEFAULT_SITUATION_SHARE,
+                  **embed_kw) -> tuple[np.ndarray, list[np.ndarray]]:
+    "Each card's whole-text embedding (n, d) and its policies' embeddings (a list of (m_i, d)), its situation's share out."
     whole = _embed_once([card_text(c) for c in cards], **embed_kw)
     flat = _embed_once([p for c in cards for p in c.policies], **embed_kw)
     bounds = np.cumsum([0] + [len(c.policies) for c in cards])
-    return whole, [flat[s:e] for s, e in zip(bounds[:-1], bounds[1:])]
+    policies = [flat[s:e] for s, e in zip(bounds[:-1], bounds[1:])]
+    texts = _situation_list(cards, situations)
+    if situation_share and any(texts):
+        known = list(dict.fromkeys(t for t in texts if t))
+        vec = dict(zip(known, _embed_once(known, **embed_kw)))
+        for k, t in enumerate(texts):
+            if t is None: continue
+            whole[k] = _without_situation(whole[k:k + 1], vec[t], situation_share)[0]
+            policies[k] = _without_situation(policies[k], vec[t], situation_share)
+    return whole, policies
 
-def card_similarity(cards: list[ValuesCard], **embed_kw) -> np.ndarray:
+def card_similarity(cards: list[ValuesCard], situations=None, situation_share: float = DEFAULT_SITUATION_SHARE,
+                    **embed_kw) -> np.ndarray:
     "(n, n) similarity of every two cards: mean of whole-card cosine and one-to-one policy matching, 1 on the diagonal."
     cards = list(cards)
     if not cards: return np.zeros((0, 0), dtype=np.float32)
-    whole, policies = _card_vectors(cards, **embed_kw)
+    whole, policies = _card_vectors(cards, situations, situation_share, **embed_kw)
     sim = whole @ whole.T
     for i, j in zip(*np.triu_indices(len(cards), k=1)):
         sim[i, j] = sim[j, i] = (sim[i, j] + _policy_match(policies[i], policies[j])) / 2
@@ -99,7 +127,7 @@ def judge_same_value(a: ValuesCard, b: ValuesCard, llm, max_tokens: int = 64) ->
     return out
 
 # %% ../nbs/05a_dedup.ipynb #28e32ff1
-DEFAULT_THRESHOLD = 0.45
+DEFAULT_THRESHOLD = 0.42
 DEFAULT_LINKAGE = "complete"
 
 class Deduplication(dict):
@@ -144,8 +172,10 @@ def _verdict(out) -> tuple[bool | None, str]:
     return bool(out.same), out.reason
 
 def dedup(cards: list[ValuesCard], llm=None, threshold: float = DEFAULT_THRESHOLD, linkage: str = DEFAULT_LINKAGE,
-          max_judged: int | None = 500, progress: bool = False, **embed_kw) -> Deduplication:
-    "Map every card to a canonical card: `{card_id: canonical_id}` (a `Deduplication`, with `.groups` and `.report`)."
+          max_judged: int | None = 500, progress: bool = False, situations=None,
+          situation_share: float = DEFAULT_SITUATION_SHARE, **embed_kw) -> Deduplication:
+    """Map every card to a canonical card: `{card_id: canonical_id}` (a `Deduplication`, with `.groups` and `.report`).
+    `situations`: the prompt each card was written for (one text, a list in card order, or `{card_id: text}`)."""
     cards = list(cards)
     ids = [c.id for c in cards]
     if len(set(ids)) != len(ids):
@@ -154,7 +184,7 @@ def dedup(cards: list[ValuesCard], llm=None, threshold: float = DEFAULT_THRESHOL
     if not 0.0 < threshold <= 1.0:
         raise InputError(f"threshold {threshold} is outside (0, 1].", field="threshold", fix=f"use a cosine similarity such as {DEFAULT_THRESHOLD}.")
     judge = _as_judge(llm)
-    sim = card_similarity(cards, **embed_kw) if cards else np.zeros((0, 0))
+    sim = card_similarity(cards, situations, situation_share, **embed_kw) if cards else np.zeros((0, 0))
     iu, ju = np.triu_indices(len(cards), k=1)
     cand = [(int(i), int(j)) for i, j in sorted(zip(iu, ju), key=lambda p: -sim[p]) if sim[i, j] >= threshold]
     rows, sim_judged = [], sim.copy()
@@ -187,19 +217,20 @@ DEFAULT_CANDIDATE_THRESHOLD = 0.35
 class CanonicalCards:
     "The canonical cards of a deliberation so far: `add(card)` matches a new card against them, in order of arrival."
     def __init__(self, llm=None, threshold: float = DEFAULT_THRESHOLD, candidate_threshold: float = DEFAULT_CANDIDATE_THRESHOLD,
-                 top_k: int = 3, **embed_kw):
+                 top_k: int = 3, situation_share: float = DEFAULT_SITUATION_SHARE, **embed_kw):
         if not 0.0 < threshold <= 1.0:
             raise InputError(f"threshold {threshold} is outside (0, 1].", field="threshold", fix=f"use a similarity such as {DEFAULT_THRESHOLD}.")
         self.judge, self.threshold, self.top_k, self.embed_kw = _as_judge(llm), threshold, top_k, embed_kw
+        self.situation_share = situation_share
         self.candidate_threshold = min(candidate_threshold, threshold) if self.judge is not None else threshold
         self.mapping, self.canonical, self.rows = {}, [], []
         self._members = []      # per canonical card: the (whole, policies) vectors of every card in its group
 
-    def add(self, card: ValuesCard) -> str:
-        "Match `card` against the canonical cards so far; record and return the id of its canonical card."
+    def add(self, card: ValuesCard, situation: str | None = None) -> str:
+        "Match `card` (written for the prompt `situation`, when known) against the canonical cards so far; return its canonical id."
         if card.id in self.mapping:
             raise InputError(f"card id '{card.id}' was already added.", field="id", fix="give each card its own id.")
-        (whole,), (policies,) = _card_vectors([card], **self.embed_kw)
+        (whole,), (policies,) = _card_vectors([card], [situation], self.situation_share, **self.embed_kw)
         sim = lambda w, p: (float(whole @ w) + _policy_match(policies, p)) / 2
         sims = [round(min(sim(w, p) for w, p in members), 6) for members in self._members]
         ranked = sorted(range(len(sims)), key=lambda k: (-sims[k], k))[:self.top_k]
@@ -226,13 +257,14 @@ class CanonicalCards:
 
 def dedup_incremental(cards: list[ValuesCard], llm=None, threshold: float = DEFAULT_THRESHOLD,
                       candidate_threshold: float = DEFAULT_CANDIDATE_THRESHOLD, top_k: int = 3, progress: bool = False,
-                      **embed_kw) -> Deduplication:
+                      situations=None, situation_share: float = DEFAULT_SITUATION_SHARE, **embed_kw) -> Deduplication:
     "`{card_id: canonical_id}` with each card matched, in the order given, against the canonical cards before it."
     from tqdm.auto import tqdm
     cards = list(cards)
-    canon = CanonicalCards(llm, threshold, candidate_threshold, top_k, **embed_kw)
-    _card_vectors(cards, **embed_kw)           # embed all at once (one batch); `add` then finds each card's vectors
-    for card in tqdm(list(cards), desc="matching cards", disable=not progress): canon.add(card)
+    texts = _situation_list(cards, situations)
+    canon = CanonicalCards(llm, threshold, candidate_threshold, top_k, situation_share, **embed_kw)
+    _card_vectors(cards, texts, situation_share, **embed_kw)   # embed all at once (one batch); `add` finds them again
+    for card, text in tqdm(list(zip(cards, texts)), desc="matching cards", disable=not progress): canon.add(card, text)
     return canon.result()
 
 
@@ -322,6 +354,7 @@ class DedupSet(BaseModel):
     format: str
     cards: list[ValuesCard]
     gold: dict[str, str]
+    situations: dict[str, str] = {}     # card id -> the situation (prompt) the card was written for
 
 def load_dedup_set(name_or_path) -> DedupSet:
     "Read a labelled set: a name in `data/dedup/` (`tuning_dft`, `report_wisemodel`, ...) or a path to such a JSON file."
@@ -331,15 +364,16 @@ def load_dedup_set(name_or_path) -> DedupSet:
     if not path.exists(): raise InputError("file not found.", file=path, fix="use tuning_dft, tuning_wisemodel, report_dft or report_wisemodel.")
     data = json.loads(path.read_text(encoding="utf-8"))
     read = from_dft if data.get("format") == "dft" else ValuesCard.model_validate
-    cards, gold = [], {}
+    cards, gold, texts = [], {}, {}
     for s, situation in enumerate(data["situations"]):
         for g, group in enumerate(situation["groups"]):
             for raw in group:
                 try: card = read(raw)
                 except ValidationError as err: raise input_error_from_validation(err, file=path) from None
                 cards.append(card); gold[card.id] = f"{s}.{g}"
+                if situation.get("situation"): texts[card.id] = situation["situation"]
     if len(gold) != len(cards): raise InputError("a card id appears twice.", file=path, fix="give each card its own id.")
-    return DedupSet(name=path.stem, format=data.get("format", "wisemodel"), cards=cards, gold=gold)
+    return DedupSet(name=path.stem, format=data.get("format", "wisemodel"), cards=cards, gold=gold, situations=texts)
 
 def pairwise_scores(mapping: dict, gold: dict) -> dict:
     "Pairwise precision, recall and F1 of the partition `mapping` ({card_id: group}) against `gold`, over all pairs."
@@ -349,11 +383,12 @@ def pairwise_scores(mapping: dict, gold: dict) -> dict:
     return _prf(pred[iu] == pred[ju], true[iu] == true[ju])
 
 def evaluate_groups(dedup_set: DedupSet | str, llm=None, threshold: float = DEFAULT_THRESHOLD, linkage: str = DEFAULT_LINKAGE,
-                    candidate_threshold: float = DEFAULT_CANDIDATE_THRESHOLD) -> dict:
-    "Pairwise precision/recall/F1 of `dedup` (batch) and `dedup_incremental` on a labelled set, with its size."
+                    candidate_threshold: float = DEFAULT_CANDIDATE_THRESHOLD, situations: bool = True) -> dict:
+    "Pairwise precision/recall/F1 of `dedup` (batch) and `dedup_incremental` on a labelled set (with its situations), with its size."
     s = load_dedup_set(dedup_set) if isinstance(dedup_set, (str, Path)) else dedup_set
-    batch = dedup(s.cards, llm=llm, threshold=threshold, linkage=linkage)
-    incremental = dedup_incremental(s.cards, llm=llm, threshold=threshold, candidate_threshold=candidate_threshold)
+    texts = s.situations if situations else None
+    batch = dedup(s.cards, llm=llm, threshold=threshold, linkage=linkage, situations=texts)
+    incremental = dedup_incremental(s.cards, llm=llm, threshold=threshold, candidate_threshold=candidate_threshold, situations=texts)
     return {"set": s.name, "format": s.format, "cards": len(s.cards), "groups": len(set(s.gold.values())),
             "batch": {**pairwise_scores(batch, s.gold), "groups": len(batch.groups)},
             "incremental": {**pairwise_scores(incremental, s.gold), "groups": len(incremental.groups)},

@@ -294,7 +294,7 @@ def _dedup_judge(config: DeliberationConfig):
     from wisemodel.llm import LLMRoles, get_llm
     return get_llm(LLMRoles.from_dict(config.llm).judge)
 
-def _dedup_unit(cards: dict, context_id: str, prompt_id: str, kwargs: dict, judge=None) -> dict:
+def _dedup_unit(cards: dict, context_id: str, prompt_id: str, kwargs: dict, judge=None, situation: str | None = None) -> dict:
     "card id -> canonical id: identical texts first (a coordinated group's copies), then `dedup_incremental` in order of arrival."
     from wisemodel.dedup import dedup_incremental
     first = {}
@@ -304,7 +304,7 @@ def _dedup_unit(cards: dict, context_id: str, prompt_id: str, kwargs: dict, judg
     kwargs = {k: v for k, v in kwargs.items() if k != "judge"}
     if len(distinct) > 1:
         found = dedup_incremental([_values_card(cid, cards[cid], context_id, prompt_id, "", None, "") for cid in distinct],
-                                  llm=judge, **kwargs)
+                                  llm=judge, **{"situations": situation, **kwargs})
         mapping = {c: str(found.get(c) or c) for c in distinct}
     return {cid: mapping[same_text[cid]] for cid in cards}
 
@@ -354,7 +354,7 @@ def _deliberate(prompts, personas, config=None, out_dir="deliberation", llms: di
         judge = _dedup_judge(config)
         rec["canonical"].update(store.get(f"dedup/{pr.id}.json", {"cards": mine, "dedup": config.dedup,
                                                                   "judge": judge and judge.config.model_dump(mode="json")},
-                                          lambda: _dedup_unit(mine, contexts[pr.id][0], pr.id, config.dedup, judge)))
+                                          lambda: _dedup_unit(mine, contexts[pr.id][0], pr.id, config.dedup, judge, pr.text)))
     canonical = rec["canonical"]
     canon_of = {pr.id: sorted({canonical[_card_id(pr.id, pe.id)] for pe in personas}) for pr in prompts}
     agenda = {pr.id: {canonical[_card_id(pr.id, pe.id)] for pe in personas if pe.adversarial} for pr in prompts}
