@@ -42,7 +42,7 @@ def _groups_text(path, result) -> str:
 @click.option("--situation", metavar="TEXT", default=None,
               help="The prompt the cards were written for: its share of each card is taken out before comparing.")
 @click.option("--incremental", is_flag=True,
-              help="Match each card, in file order, against the canonical cards before it (as a live deliberation does).")
+              help="Match each card, in file order, against the canonical cards before it (as a live deliberation does), then settle.")
 @click.option("--json", "as_json", is_flag=True, help="Print {card_id: canonical_id} for every card as JSON.")
 def dedup_command(cards_file, fmt, threshold, judge, linkage, situation, incremental, as_json):
     """Map every values card in CARDS (a JSON file) to the canonical card of its group of near-duplicates."""

@@ -85,9 +85,12 @@ def card_similarity(cards: list[ValuesCard], situations=None, situation_share: f
     "(n, n) similarity of every two cards: mean of whole-card cosine and one-to-one policy matching, 1 on the diagonal."
     cards = list(cards)
     if not cards: return np.zeros((0, 0), dtype=np.float32)
-    whole, policies = _card_vectors(cards, situations, situation_share, **embed_kw)
+    return _similarity(*_card_vectors(cards, situations, situation_share, **embed_kw))
+
+def _similarity(whole: np.ndarray, policies: list[np.ndarray]) -> np.ndarray:
+    "(n, n) similarity from each card's whole-text vector (n, d) and policy vectors (a list of (m_i, d))."
     sim = whole @ whole.T
-    for i, j in zip(*np.triu_indices(len(cards), k=1)):
+    for i, j in zip(*np.triu_indices(len(whole), k=1)):
         sim[i, j] = sim[j, i] = (sim[i, j] + _policy_match(policies[i], policies[j])) / 2
     np.fill_diagonal(sim, 1.0)
     return np.clip(sim, -1.0, 1.0)
@@ -171,6 +174,45 @@ def _verdict(out) -> tuple[bool | None, str]:
     if isinstance(out, bool): return out, ""
     return bool(out.same), out.reason
 
+def _partition(cards: list[ValuesCard], sim: np.ndarray, judge, threshold: float, linkage: str, max_judged: int | None = 500,
+               progress: bool = False, known: dict | None = None, pick: Callable | None = None,
+               ask_from: float | None = None) -> tuple[dict, list, list]:
+    """Group `cards` by `sim` (n, n) once the judge has ruled on each candidate pair (similarity at or above `ask_from`,
+    by default `threshold`): `({card_id: canonical_id}, groups, report rows)`. A pair the judge rejects cannot be in one
+    group; one it confirms below the threshold counts as similar. `known`: verdicts already given,
+    `{(id_a, id_b): (same, reason)}`, not asked again. `pick(members)`: each group's canonical card among its members'
+    indices (default: the most central)."""
+    ids, known = [c.id for c in cards], dict(known or {})
+    known.update({(b, a): v for (a, b), v in list(known.items())})
+    ask_from = threshold if ask_from is None or judge is None else ask_from
+    iu, ju = np.triu_indices(len(cards), k=1)
+    cand = [(int(i), int(j)) for i, j in sorted(zip(iu, ju), key=lambda p: -sim[p]) if sim[i, j] >= ask_from]
+    rows, sim_judged, asked = [], sim.astype(np.float64), 0
+    if judge is not None:
+        from tqdm.auto import tqdm
+        for i, j in tqdm(cand, desc="judging pairs", disable=not progress):
+            if (ids[i], ids[j]) in known: same, reason = known[ids[i], ids[j]]
+            elif max_judged is not None and asked >= max_judged: same, reason = None, f"not judged (max_judged={max_judged})"
+            else: same, reason = _verdict(judge(cards[i], cards[j])); asked += 1
+            if same is False: sim_judged[i, j] = sim_judged[j, i] = 0.0
+            if same is True and sim[i, j] < threshold: sim_judged[i, j] = sim_judged[j, i] = threshold   # similar enough, no more
+            if (ids[i], ids[j]) not in known: rows.append((ids[i], ids[j], float(sim[i, j]), same, reason))
+    else: rows = [(ids[i], ids[j], float(sim[i, j]), None, "") for i, j in cand]
+    labels = _cluster(sim_judged, threshold, linkage)
+    pick = pick or (lambda members: _canonical(members, sim))
+    groups, mapping = [], {}
+    for lab in range(labels.max() + 1 if len(labels) else 0):
+        members = [int(k) for k in np.flatnonzero(labels == lab)]
+        canon = ids[pick(members)]
+        groups.append([canon] + [ids[k] for k in members if ids[k] != canon])
+        mapping.update({ids[k]: canon for k in members})
+    return {i: mapping[i] for i in ids}, groups, rows
+
+def _report(rows: list[tuple], mapping: dict) -> pd.DataFrame:
+    report = pd.DataFrame(rows, columns=["card_a", "card_b", "similarity", "judge_same", "judge_reason"])
+    report["same_group"] = [mapping[a] == mapping[b] for a, b in zip(report.card_a, report.card_b)]
+    return report
+
 def dedup(cards: list[ValuesCard], llm=None, threshold: float = DEFAULT_THRESHOLD, linkage: str = DEFAULT_LINKAGE,
           max_judged: int | None = 500, progress: bool = False, situations=None,
           situation_share: float = DEFAULT_SITUATION_SHARE, **embed_kw) -> Deduplication:
@@ -183,29 +225,9 @@ def dedup(cards: list[ValuesCard], llm=None, threshold: float = DEFAULT_THRESHOL
         raise InputError(f"card id '{dup}' appears more than once.", field="id", fix="give each card its own id before deduplicating.")
     if not 0.0 < threshold <= 1.0:
         raise InputError(f"threshold {threshold} is outside (0, 1].", field="threshold", fix=f"use a cosine similarity such as {DEFAULT_THRESHOLD}.")
-    judge = _as_judge(llm)
     sim = card_similarity(cards, situations, situation_share, **embed_kw) if cards else np.zeros((0, 0))
-    iu, ju = np.triu_indices(len(cards), k=1)
-    cand = [(int(i), int(j)) for i, j in sorted(zip(iu, ju), key=lambda p: -sim[p]) if sim[i, j] >= threshold]
-    rows, sim_judged = [], sim.copy()
-    if judge is not None:
-        from tqdm.auto import tqdm
-        for n, (i, j) in enumerate(tqdm(cand, desc="judging pairs", disable=not progress)):
-            if max_judged is not None and n >= max_judged: same, reason = None, f"not judged (max_judged={max_judged})"
-            else: same, reason = _verdict(judge(cards[i], cards[j]))
-            if same is False: sim_judged[i, j] = sim_judged[j, i] = 0.0
-            rows.append((ids[i], ids[j], float(sim[i, j]), same, reason))
-    else: rows = [(ids[i], ids[j], float(sim[i, j]), None, "") for i, j in cand]
-    labels = _cluster(sim_judged, threshold, linkage)
-    groups, mapping = [], {}
-    for lab in range(labels.max() + 1 if len(labels) else 0):
-        members = [int(k) for k in np.flatnonzero(labels == lab)]
-        canon = ids[_canonical(members, sim)]
-        groups.append([canon] + [ids[k] for k in members if ids[k] != canon])
-        mapping.update({ids[k]: canon for k in members})
-    report = pd.DataFrame(rows, columns=["card_a", "card_b", "similarity", "judge_same", "judge_reason"])
-    report["same_group"] = [mapping[a] == mapping[b] for a, b in zip(report.card_a, report.card_b)]
-    return Deduplication({i: mapping[i] for i in ids}, groups, report, threshold)
+    mapping, groups, rows = _partition(cards, sim, _as_judge(llm), threshold, linkage, max_judged, progress)
+    return Deduplication(mapping, groups, _report(rows, mapping), threshold)
 
 def mark_canonical(cards: list[ValuesCard], mapping: dict) -> list[ValuesCard]:
     "Copies of `cards` with `canonical_id` set from a `dedup` mapping (cards missing from it keep theirs)."
@@ -225,6 +247,8 @@ class CanonicalCards:
         self.candidate_threshold = min(candidate_threshold, threshold) if self.judge is not None else threshold
         self.mapping, self.canonical, self.rows = {}, [], []
         self._members = []      # per canonical card: the (whole, policies) vectors of every card in its group
+        self._seen = []         # every card added, in order of arrival, with its (whole, policies) vectors
+        self._verdicts = {}     # (card id, canonical id) -> (same, reason): what the judge said on arrival
 
     def add(self, card: ValuesCard, situation: str | None = None) -> str:
         "Match `card` (written for the prompt `situation`, when known) against the canonical cards so far; return its canonical id."
@@ -240,32 +264,49 @@ class CanonicalCards:
             same, reason = (sims[k] >= self.threshold, "") if self.judge is None else _verdict(self.judge(card, other))
             if same is None: same = sims[k] >= self.threshold          # no valid verdict: the embedding decision stands
             self.rows.append((card.id, other.id, sims[k], None if self.judge is None else same, reason))
+            if self.judge is not None: self._verdicts[card.id, other.id] = (same, reason)
             if same: canon = other.id; self._members[k].append((whole, policies)); break
         if canon is None:
             canon = card.id
             self.canonical.append(card); self._members.append([(whole, policies)])
         self.mapping[card.id] = canon
+        self._seen.append((card, whole, policies))
         return canon
 
-    def result(self) -> Deduplication:
-        "The mapping so far as a `Deduplication` (groups led by their canonical card, in order of arrival)."
-        groups = {c.id: [] for c in self.canonical}
-        for cid, canon in self.mapping.items(): groups[canon].append(cid)
-        report = pd.DataFrame(self.rows, columns=["card_a", "card_b", "similarity", "judge_same", "judge_reason"])
-        report["same_group"] = [self.mapping[a] == self.mapping[b] for a, b in zip(report.card_a, report.card_b)]
-        return Deduplication(dict(self.mapping), list(groups.values()), report, self.threshold)
+    def result(self, settle: bool = True) -> Deduplication:
+        """The mapping so far as a `Deduplication`, groups led by their canonical card. Settled (the default): all cards
+        seen are grouped again as `dedup` groups them (complete linkage at `threshold`; with a judge, its verdicts are kept
+        and it is asked about the other pairs down to `candidate_threshold`), so the partition does not depend on the
+        order of arrival, and each group's canonical card is the first of it to arrive. `settle=False`: each card's canonical card as matched on arrival
+        (also `.on_arrival` of a settled result)."""
+        on_arrival = dict(self.mapping)
+        if settle:
+            cards = [card for card, _, _ in self._seen]
+            sim = _similarity(np.stack([w for _, w, _ in self._seen]), [p for _, _, p in self._seen]) if cards else np.zeros((0, 0))
+            mapping, groups, rows = _partition(cards, sim, self.judge, self.threshold, "complete", known=self._verdicts, pick=min,
+                                               ask_from=self.candidate_threshold)
+            rows = self.rows + rows
+        else:
+            groups = {c.id: [] for c in self.canonical}
+            for cid, canon in on_arrival.items(): groups[canon].append(cid)
+            mapping, groups, rows = on_arrival, list(groups.values()), self.rows
+        result = Deduplication(mapping, groups, _report(rows, mapping), self.threshold)
+        result.on_arrival = on_arrival
+        return result
 
 def dedup_incremental(cards: list[ValuesCard], llm=None, threshold: float = DEFAULT_THRESHOLD,
                       candidate_threshold: float = DEFAULT_CANDIDATE_THRESHOLD, top_k: int = 3, progress: bool = False,
-                      situations=None, situation_share: float = DEFAULT_SITUATION_SHARE, **embed_kw) -> Deduplication:
-    "`{card_id: canonical_id}` with each card matched, in the order given, against the canonical cards before it."
+                      situations=None, situation_share: float = DEFAULT_SITUATION_SHARE, settle: bool = True,
+                      **embed_kw) -> Deduplication:
+    """`{card_id: canonical_id}` with each card matched, in the order given, against the canonical cards before it; then
+    settled (`CanonicalCards.result`): the order decides which card is canonical, not which cards are one value."""
     from tqdm.auto import tqdm
     cards = list(cards)
     texts = _situation_list(cards, situations)
     canon = CanonicalCards(llm, threshold, candidate_threshold, top_k, situation_share, **embed_kw)
     _card_vectors(cards, texts, situation_share, **embed_kw)   # embed all at once (one batch); `add` finds them again
     for card, text in tqdm(list(zip(cards, texts)), desc="matching cards", disable=not progress): canon.add(card, text)
-    return canon.result()
+    return canon.result(settle)
 
 
 # %% ../nbs/05a_dedup.ipynb #0fffcc60
