@@ -20,7 +20,8 @@ class InputError(ValueError):
 
 # %% auto #0
 __all__ = ['InputError', 'input_error_from_validation', 'read_json', 'read_yaml', 'load_section', 'new_file_mode',
-           'atomic_write_text', 'atomic_write_json', 'atomic_dir', 'cache_dir', 'git_sha', 'environment_info']
+           'atomic_write_text', 'atomic_write_json', 'atomic_dir', 'cache_dir', 'git_sha', 'environment_info',
+           'standard_error']
 
 # %% ../nbs/00_core.ipynb #65eb9bc0
 def _loc_to_field(loc: tuple, prefix: str = "") -> str:
@@ -164,3 +165,10 @@ def environment_info(packages=("wisemodel", "torch", "transformers", "trl", "pan
         except PackageNotFoundError: return None
     return {"python": platform.python_version(), "platform": platform.platform(), "git_sha": git_sha(),
             "packages": {p: _v(p) for p in packages}}
+
+# %% ../nbs/00_core.ipynb #e03515e4
+def standard_error(values) -> float | None:
+    "Standard error of the mean of `values`: sample standard deviation (n − 1) over √n; None for fewer than two."
+    import math, statistics
+    values = [float(v) for v in values]
+    return statistics.stdev(values) / math.sqrt(len(values)) if len(values) > 1 else None

@@ -10,7 +10,8 @@ import numpy as np
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from .core import InputError, atomic_dir, atomic_write_json, input_error_from_validation, read_json, read_yaml
+from .core import (InputError, atomic_dir, atomic_write_json, input_error_from_validation, read_json, read_yaml,
+                            standard_error)
 from .deliberate import DATA_DIR
 
 SCENARIOS = DATA_DIR / "sycophancy" / "scenarios.yaml"
@@ -326,7 +327,8 @@ def judge_reliability(rows, bootstrap: int = 2000, seed: int = 0) -> dict:
 
 # %% ../nbs/08_evaluate.ipynb #1c1a3d89
 def _mean_sem(x: np.ndarray) -> dict:
-    return {"mean": round(float(x.mean()), 4), "sem": round(float(x.std(ddof=1) / math.sqrt(len(x))), 4) if len(x) > 1 else None, "n": int(len(x))}
+    sem = standard_error(x)
+    return {"mean": round(float(x.mean()), 4), "sem": None if sem is None else round(sem, 4), "n": int(len(x))}
 
 def reward_checks(reward_model, prompts: list, answers: dict[str, list[str]], bootstrap: int = 2000, seed: int = 0) -> dict:
     """The reward model's view: the mean reward of each model's answers to `prompts` (with its standard error), and

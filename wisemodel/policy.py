@@ -11,7 +11,7 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .core import (InputError, atomic_dir, atomic_write_json, atomic_write_text, environment_info,
-                            input_error_from_validation, read_json)
+                            input_error_from_validation, read_json, standard_error as _sem)
 from .reward import DEFAULT_BASE, _base_path, _check_out, device_and_bf16
 
 ALGORITHMS = ("ppo", "grpo", "rloo", "dpo")
@@ -545,11 +545,6 @@ def ppo_step(ac, reference, optimizer, scheduler, tokenizer, reward_model, promp
     return row
 
 # %% ../nbs/07b_policy.ipynb #42b1a483
-def _sem(values) -> float | None:
-    "Standard error of the mean of `values` (None for fewer than two)."
-    values = np.asarray(values, dtype=float)
-    return float(values.std(ddof=1) / math.sqrt(len(values))) if len(values) > 1 else None
-
 def heldout_reward(model, tokenizer, reward_model, prompts: list[dict], config: PolicyConfig, seed: int, autocast=contextlib.nullcontext) -> dict:
     """Mean reward of `model`'s responses to `prompts` (rows of `load_prompts`), `config.eval_samples` sampled per prompt;
     its standard error over prompts (the unit), and each response."""
