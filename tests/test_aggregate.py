@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 import wisemodel.cli_aggregate  # noqa: F401  (registers the commands)
-from wisemodel.aggregate import (wise_values, rank, find_cycles, unwind, manipulation_study, gamma_networkx, random_graph,
+from wisemodel.aggregate import (_tables, wise_values, rank, find_cycles, unwind, manipulation_study, gamma_networkx, random_graph,
                                  bench_aggregate, LABELS)
 from wisemodel.cli import cli
 from wisemodel.core import InputError
@@ -73,7 +73,7 @@ def test_pagerank_matches_networkx_per_context():
     pr = rank(g, "pagerank")
     stats = edge_stats(g)
     stats["agreement"] = stats.wiser / (stats.wiser + stats.not_wiser + stats.unsure + stats.less_wise)
-    votes = g.votes.groupby("card_id")["count"].sum()
+    votes = _tables(g).votes.groupby("card_id")["count"].sum()     # merged cards' votes count on their canonical card
     for x, grp in pr.groupby(pr.context_id.astype(str)):
         G = nx.DiGraph()
         G.add_nodes_from(grp.card_id.astype(str))

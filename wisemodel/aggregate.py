@@ -15,17 +15,53 @@ from .graph import Table
 
 NO_CONTEXT = "(no context)"
 
-def _tables(graph) -> SimpleNamespace:
-    "The tables of `graph` that aggregation reads; a missing table reads as empty."
+def _tables(graph, canonical: bool = True) -> SimpleNamespace:
+    """The tables of `graph` that aggregation reads, merged cards counted on their canonical card (`canonical=False`: as
+    they are, for code that derives a new graph from them); a missing table reads as empty."""
     def get(name, cols):
         df = getattr(graph, name, None)
         return df if isinstance(df, pd.DataFrame) else pd.DataFrame({c: [] for c in cols})
-    return SimpleNamespace(
+    tables = SimpleNamespace(
         votes=get("votes", ["participant_id", "prompt_id", "card_id", "count"]),
         edges=get("edges", ["participant_id", "context_id", "from_card", "to_card", "verdict", "count"]),
         cards=get("cards", ["card_id", "title", "contexts", "prompt_id"]),
         participants=get("participants", ["participant_id", "group"]),
         impressions=get("impressions", ["participant_id", "stage", "card_id", "count"]))
+    return _on_canonical_cards(tables) if canonical else tables
+
+def _on_canonical_cards(t: SimpleNamespace) -> SimpleNamespace:
+    """`t` with every card merged into another (`cards.canonical_id`, as `wisemodel.dedup` writes it) counted on its
+    canonical card: votes, edges and impressions name the canonical card, a participant's rows that then repeat are
+    kept once, a judgement between two wordings of one value is dropped, and the canonical card takes the merged
+    cards' contexts. Tables without merged cards come back as they are."""
+    cards = t.cards
+    if "canonical_id" not in cards or not len(cards): return t
+    ids = cards["card_id"].astype(object)
+    canon = cards["canonical_id"].astype(object).where(cards["canonical_id"].notna(), ids)
+    merged = (canon != ids).to_numpy()
+    if not merged.any(): return t
+    to = dict(zip(ids, canon))
+    def renamed(df, columns, key):
+        df = df.copy()
+        for col in [c for c in columns if c in df]: df[col] = df[col].astype(object).map(lambda k: to.get(k, k))
+        if {"from_card", "to_card"} <= set(df): df = df[~(df["from_card"].notna() & (df["from_card"] == df["to_card"])).to_numpy()]
+        if "participant_id" in df and len(df):
+            key = [c for c in key if c in df]
+            repeat = df.duplicated(key) & df["participant_id"].notna()            # count-only rows (no participant) add up
+            df = df[~repeat.to_numpy()]
+        return df
+    contexts = {}
+    if "contexts" in cards:
+        for cid, ctxs in zip(canon, cards["contexts"]):
+            contexts.setdefault(cid, []).extend(c for c in (ctxs if isinstance(ctxs, (list, tuple, np.ndarray)) else []) if c not in contexts.get(cid, []))
+    kept = cards[~merged].copy()
+    if "contexts" in kept: kept["contexts"] = [contexts.get(cid, list(c)) for cid, c in zip(kept["card_id"].astype(object), kept["contexts"])]
+    return SimpleNamespace(
+        votes=renamed(t.votes, ["card_id"], ["participant_id", "prompt_id", "card_id"]),
+        edges=renamed(t.edges, ["from_card", "to_card"], ["participant_id", "context_id", "from_card", "to_card"]),
+        cards=kept, participants=t.participants,
+        impressions=renamed(t.impressions, ["card_id", "from_card", "to_card"],
+                            ["participant_id", "stage", "prompt_id", "context_id", "card_id", "from_card", "to_card"]))
 
 def _encode(values: pd.Series, index: pd.Index) -> np.ndarray:
     "Integer codes of `values` in `index` (-1 where absent); cheap for categorical columns."

@@ -63,7 +63,7 @@ def inject_bloc(graph, bloc: Bloc, seed: int = 0, targets: dict | None = None):
     if not 0 <= bloc.q < 1: raise InputError(f"bloc q must be in [0, 1), got {bloc.q}.", field="bloc.q", fix="a share of participants, e.g. 0.2.")
     if bloc.target not in ("new", "existing"): raise InputError(f"bloc target {bloc.target!r} is not 'new' or 'existing'.", field="bloc.target")
     rng = np.random.default_rng([seed, 1])     # its own stream: the honest rows stay the same whatever the bloc does
-    t = _tables(graph)
+    t = _tables(graph, canonical=False)        # the derived graph keeps every card and row; aggregation folds merged cards
     honest = pd.unique(pd.concat([t.participants["participant_id"].astype(object), t.votes["participant_id"].astype(object),
                                   t.edges["participant_id"].astype(object)]).dropna())
     groups = sorted(t.participants["group"].dropna().astype(str).unique()) if len(t.participants) else []
