@@ -113,6 +113,7 @@ def test_two_participants_make_a_graph(db_url, tmp_path):
     iid = re.search(r'name="impression_id" value="(\d+)"', page.text).group(1)
     page = second.post("/relate", data={"csrf": csrf_of(page), "impression_id": iid, "verdict": "wiser", "reason": "it sees more"})
     assert "ranked <strong>" in page.text and second.get("/finish/graph.png").content[:4] == b"\x89PNG"
+    assert 'id="merged"' in page.text                   # the helper gives both cards the same policies: one value, PID-1's first
     assert "completion-code" in answer_survey(second, page).text
 
     people = {r["panel_id"]: r for r in rows(app, "participants")}
@@ -137,7 +138,10 @@ def test_two_participants_make_a_graph(db_url, tmp_path):
     assert {k: summary[k] for k in ("participants", "cards", "votes", "judgements", "impressions")} == \
         {"participants": 2, "cards": 2, "votes": 1, "judgements": 1, "impressions": 2}, summary
     res = runner.invoke(cli, ["graph", "rank", str(tmp_path / "graph.json"), "--json"])
-    assert res.exit_code == 0 and {r["card_id"] for r in json.loads(res.output)} == {r["card_id"] for r in rows(app, "cards")}
+    assert res.exit_code == 0 and {r["card_id"] for r in json.loads(res.output)} == {card_id}    # the second card counts on it
+    exported_cards = {c["card_id"]: c for c in json.loads((tmp_path / "graph.json").read_text())["cards"]}
+    assert set(exported_cards) == {r["card_id"] for r in rows(app, "cards")}
+    assert {c.get("canonical_id", cid) for cid, c in exported_cards.items()} == {card_id}
     res = runner.invoke(cli, ["serve", "export", "--db", db_url, "--out", str(tmp_path / "graph"), "--json"])
     assert res.exit_code == 0 and json.loads(res.output)["judgements"] == 1, res.output
     meta = json.loads((tmp_path / "graph" / "manifest.json").read_text())["meta"]

@@ -49,19 +49,20 @@ def _summary(doc: dict) -> str:
 @click.option("--out", type=click.Path(path_type=Path), required=True,
               help="The folder to write: study.json, participants.jsonl, survey.jsonl, and a deliberation's graph or an evaluation's "
                    "items.jsonl and judgements.jsonl. A .json file: a deliberation's graph alone.")
+@click.option("--no-dedup", "no_dedup", is_flag=True, help="Keep every card its own canonical card (default: merge each prompt's near-duplicates).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def export(database_url, study_id, out, as_json):
+def export(database_url, study_id, out, no_dedup, as_json):
     "Write a study's data for analysis: its participants, their closing survey, and its moral graph or its judged items."
     from wisemodel.app.db import export_graph, export_studies, open_app_db
     from wisemodel.graph import graph_summary
     engine = open_app_db(database_url)
     if out.suffix == ".json":
         if out.exists() and out.is_dir(): raise InputError("is a folder.", file=out, fix="name a .json file, or a folder without .json.")
-        graph = export_graph(engine, study_id)
+        graph = export_graph(engine, study_id, dedup=not no_dedup)
         graph.to_json(out)
         summary = graph_summary(graph)
         return emit({"out": str(out), **summary}, as_json, f"wrote {out}: " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in summary.items()))
-    docs = export_studies(engine, out, study_id)
+    docs = export_studies(engine, out, study_id, dedup=not no_dedup)
     if len(docs) == 1:
         [doc] = docs.values()
         return emit({"out": str(out), "study": doc["study"], "kind": doc["kind"], **doc["counts"]}, as_json, f"wrote {out}: {_summary(doc)}")

@@ -348,8 +348,23 @@ def _table(rows, columns):
     if "created" in df: df["created"] = pd.to_datetime(df["created"], utc=True)
     return df
 
-def export_graph(engine: Engine, study: str | None = None):
-    "The database (or one `study` of it) as a `MoralGraph`, with impressions and provenance in `meta`."
+def _canonical_cards(cards, prompt_text: dict) -> dict:
+    "card id -> canonical card id: each prompt's cards deduplicated in the order they were written, settled, the prompt as their situation."
+    from pydantic import ValidationError
+    from wisemodel.cards import ValuesCard
+    from wisemodel.dedup import dedup_incremental
+    out = {}
+    for prompt_id in dict.fromkeys(c.prompt_id for c in cards):
+        mine = []
+        for c in (c for c in cards if c.prompt_id == prompt_id):
+            try: mine.append(ValuesCard(id=c.card_id, title=c.title, description=c.description, policies=list(c.policies)))
+            except ValidationError: pass          # a card the schema refuses is compared with nothing: its own canonical card
+        if len(mine) > 1: out.update(dedup_incremental(mine, situations=prompt_text.get(prompt_id)))
+    return out
+
+def export_graph(engine: Engine, study: str | None = None, dedup: bool = True):
+    """The database (or one `study` of it) as a `MoralGraph`, with impressions and provenance in `meta`; with `dedup`,
+    each prompt's near-duplicate cards merged (`canonical_id`) in the order they were written."""
     from wisemodel.graph import MoralGraph
     with Session(engine) as s:
         people = s.scalars(select(Participant).where(Participant.study == study) if study else select(Participant)).all()
@@ -369,8 +384,10 @@ def export_graph(engine: Engine, study: str | None = None):
                     "card_id": i.card_id, "from_card": hyps[i.hypothesis_id].from_card if i.hypothesis_id else None,
                     "to_card": hyps[i.hypothesis_id].to_card if i.hypothesis_id else None, "count": 1, "created": i.created}
                    for i in shown]
+    canonical = _canonical_cards(cards, {p.prompt_id: p.text for p in prompts}) if dedup else {}
     meta = {"source": "wisemodel app", "study": study or sorted({p.study for p in people}), "database": shown_url(str(engine.url)),
-            "schema_revision": revision, "exported": utcnow().isoformat(timespec="seconds")}
+            "schema_revision": revision, "exported": utcnow().isoformat(timespec="seconds"),
+            "dedup": {"merged_cards": sum(canonical.get(c.card_id, c.card_id) != c.card_id for c in cards)} if dedup else None}
     return MoralGraph(meta=meta,
         participants=_table([{"participant_id": p.participant_id, "group": None,
                               "demographics": json.dumps({**p.demographics, "study": p.study, "stage": p.stage}, ensure_ascii=False)}
@@ -378,7 +395,7 @@ def export_graph(engine: Engine, study: str | None = None):
         prompts=_table([{"prompt_id": p.prompt_id, "text": p.text} for p in prompts], ["prompt_id", "text"]),
         contexts=_table([{"context_id": c.context_id, "text": c.text} for c in contexts if c.context_id in used_contexts], ["context_id", "text"]),
         cards=_table([{"card_id": c.card_id, "title": c.title, "description": c.description, "policies": list(c.policies),
-                       "contexts": [c.context_id], "canonical_id": c.card_id, "authors": [c.author_id], "prompt_id": c.prompt_id,
+                       "contexts": [c.context_id], "canonical_id": canonical.get(c.card_id, c.card_id), "authors": [c.author_id], "prompt_id": c.prompt_id,
                        "created": c.created, "source": c.source} for c in cards],
                      ["card_id", "title", "description", "policies", "contexts", "canonical_id", "authors", "prompt_id", "created", "source"]),
         votes=_table([{"participant_id": v.participant_id, "prompt_id": v.prompt_id, "card_id": v.card_id, "count": 1, "created": v.created}
@@ -421,7 +438,7 @@ def study_names(engine: Engine) -> dict[str, str]:
         for name in s.scalars(select(Participant.study).distinct()): kinds.setdefault(name, "deliberate")
     return dict(sorted(kinds.items()))
 
-def export_study(engine: Engine, study: str, out) -> dict:
+def export_study(engine: Engine, study: str, out, dedup: bool = True) -> dict:
     "Write the study's export files into the folder `out` (replaced whole); returns `study.json`."
     from wisemodel.core import atomic_dir
     out = Path(out)
@@ -435,7 +452,7 @@ def export_study(engine: Engine, study: str, out) -> dict:
         items = s.scalars(select(EvalItem).where(EvalItem.study == study).order_by(EvalItem.item_id)).all()
         judged = s.scalars(select(EvalJudgement).where(EvalJudgement.participant_id.in_(ids)).order_by(EvalJudgement.judgement_id)).all()
     if row is None and not people: raise InputError(f"the database holds no study '{study}'.", field="--study", fix=f"use one of {list(study_names(engine))}.")
-    graph = export_graph(engine, study) if kind == "deliberate" else None
+    graph = export_graph(engine, study, dedup) if kind == "deliberate" else None
     counts = {"participants": len(people), "judgements": len(judged) if graph is None else len(graph.edges), "items": len(items),
               "survey_answers": len(survey)}
     doc = {"study": study, "kind": kind, "exported_at": utcnow().isoformat(timespec="seconds"), "schema": EXPORT_SCHEMA,
@@ -468,7 +485,7 @@ def export_replaceable(folder: Path, holds_studies: bool = False) -> bool:
     entries = [e for e in folder.iterdir() if not e.name.startswith(".")]
     return not entries or _is_export(folder) or (holds_studies and all(_is_export(e) for e in entries))
 
-def export_studies(engine: Engine, out, study: str | None = None) -> dict[str, dict]:
+def export_studies(engine: Engine, out, study: str | None = None, dedup: bool = True) -> dict[str, dict]:
     """Export `study`, or every study of the database: into `out` when there is one, else `out/<study>/` each. A folder
     that is there and is not an earlier export is never replaced."""
     out = Path(out)
@@ -478,4 +495,4 @@ def export_studies(engine: Engine, out, study: str | None = None) -> dict[str, d
     for target in {out, *targets.values()}:
         if not export_replaceable(target, holds_studies=target == out and len(names) > 1):
             raise InputError("exists and is not an earlier export of a study; refusing to replace it.", file=target, fix="choose another --out.")
-    return {n: export_study(engine, n, t) for n, t in targets.items()}
+    return {n: export_study(engine, n, t, dedup) for n, t in targets.items()}

@@ -243,15 +243,20 @@ def _survey_todo(study: Study, s: Session, me: Participant) -> list:
     return [q for q in study.config.survey_questions() if q.id not in answered]
 
 def _standing(study: Study, card: Card | None) -> dict | None:
-    "Where the participant's card stands now: its Γ_∞ rank among the cards of its context, its label, the three ranked first."
+    """Where the participant's card stands now: its Γ_∞ rank among the cards of its context (the rank of the card it was
+    merged into, when another participant wrote the same value first), its label, the three ranked first."""
     if card is None: return None
     from wisemodel.aggregate import wise_values
-    try: ranks = wise_values(export_graph(study.engine, study.config.study), "inf", context=card.context_id)
+    try:
+        graph = export_graph(study.engine, study.config.study)
+        ranks = wise_values(graph, "inf", context=card.context_id)
     except Exception: return None                    # too little in the graph yet to rank (no votes, no edges)
-    mine = ranks[ranks.card_id == card.card_id]
+    canonical = dict(zip(graph.cards.card_id, graph.cards.canonical_id)).get(card.card_id, card.card_id)
+    mine = ranks[ranks.card_id == canonical]
     if not len(mine): return None
     r = mine.iloc[0]
-    return {"rank": int(r["rank"]), "of": int(len(ranks)), "label": r.get("label"), "top": [str(t) for t in ranks.sort_values("rank").title.head(3)]}
+    return {"rank": int(r["rank"]), "of": int(len(ranks)), "label": r.get("label"), "top": [str(t) for t in ranks.sort_values("rank").title.head(3)],
+            "merged_into": str(r["title"]) if canonical != card.card_id else None}
 
 def create_app(study=None, database_url: str | None = None, llm=None, admin_token: str | None = None, https_only: bool = False,
                models: dict | None = None) -> FastAPI:
