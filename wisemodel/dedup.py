@@ -277,8 +277,8 @@ class CanonicalCards:
         """The mapping so far as a `Deduplication`, groups led by their canonical card. Settled (the default): all cards
         seen are grouped again as `dedup` groups them (complete linkage at `threshold`; with a judge, its verdicts are kept
         and it is asked about the other pairs down to `candidate_threshold`), so the partition does not depend on the
-        order of arrival, and each group's canonical card is the first of it to arrive. `settle=False`: each card's canonical card as matched on arrival
-        (also `.on_arrival` of a settled result)."""
+        order of arrival, and each group's canonical card is the first of it to arrive. `settle=False`: each card's
+        canonical card as matched on arrival (also `.on_arrival` of a settled result)."""
         on_arrival = dict(self.mapping)
         if settle:
             cards = [card for card, _, _ in self._seen]
