@@ -120,7 +120,9 @@ def test_the_main_job_on_the_embedded_default(tmp_path):
     from wisemodel.llm import smollm2_checkpoint
     log = [json.loads(line) for line in (run_dir / "policy/checkpoint/log.jsonl").read_text().splitlines()]
     assert len(log) == p["steps"] and all(math.isfinite(r[k]) for r in log for k in ("policy_loss", "value_loss", "kl", "entropy", "reward"))
-    assert max(abs(r["kl"]) for r in log) < 10 and min(r["kl_k3"] for r in log) > -1e-4   # KL to the reference stays bounded
+    # KL to the reference stays bounded: a diverged run reads 100+ nats a response (TRL 1.12 with checkpointing: 163 at
+    # step 1); this config's fixed β lets it wander, 5.6-8.4 at the end on one CPU and up to 10.9 at a step on another
+    assert max(abs(r["kl"]) for r in log) < 20 and min(r["kl_k3"] for r in log) > -1e-4
     improved = [r["policy_loss_last_epoch"] < r["policy_loss_first_epoch"] for r in log]     # the clipped surrogate improves on its batch
     assert sum(improved) >= 0.75 * len(log), improved
     trained, base = AutoModelForCausalLM.from_pretrained(run_dir / "policy/checkpoint"), AutoModelForCausalLM.from_pretrained(smollm2_checkpoint())
