@@ -34,7 +34,11 @@ RUNS = [(f"TRL {TRL_VERSION}", "trl", {}, ()),
         ("ours no checkpointing", "ours", {"gradient_checkpointing": False}, (f"TRL {TRL_VERSION}",)),
         ("ours value_model=reward", "ours", {"value_model": "reward"}, (f"TRL {TRL_VERSION}",)),
         (f"TRL {TRL_VERSION} lora", "trl", {"lora": True}, ()),
-        ("ours lora", "ours", {"lora": True}, (f"TRL {TRL_VERSION} lora",))]
+        ("ours lora", "ours", {"lora": True}, (f"TRL {TRL_VERSION} lora",)),
+        # the top 8 of 30 blocks trained (the tiny config's setting), with and without passes that begin at the first
+        # trained block (`reuse_frozen_blocks`): TRL 1.12 has no such setting, so the pair is compared with each other
+        ("ours top 8 blocks no reuse", "ours", {"train_layers": 8, "reuse_frozen_blocks": False}, ()),
+        ("ours top 8 blocks", "ours", {"train_layers": 8}, ("ours top 8 blocks no reuse",))]
 LORA = {"lora_r": 16, "lora_alpha": 32}
 # At step 1 the policy is its reference, so the first step's KL is ~0 (measured 2e-6 to 8e-6 here) in a correct run.
 FIRST_KL_CEILING = 0.01

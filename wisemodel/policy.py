@@ -62,6 +62,7 @@ class PolicyConfig(BaseModel):
     train_layers: Optional[int] = Field(None, ge=1)   # full fine-tuning of the top N blocks only (None: all)
     bf16: Optional[bool] = None              # None: bf16 autocast where the hardware has it natively
     gradient_checkpointing: bool = True      # recompute activations in the backward pass (see "Memory, measured" under The models)
+    reuse_frozen_blocks: bool = True         # with train_layers: passes after the reference's begin at the first trained block
     threads: Optional[int] = Field(None, ge=1)
     # evaluation and bookkeeping
     eval_prompts: int = Field(16, ge=0)      # held-out (test) prompts scored before and after training
@@ -97,10 +98,11 @@ class PolicyConfig(BaseModel):
 
 # %% auto #0
 __all__ = ['ALGORITHMS', 'PolicyConfig', 'load_prompts', 'left_pad', 'response_mask', 'position_ids', 'whiten', 'token_logprobs',
-           'kl_per_token', 'gae', 'explained_variance', 'ppo_losses', 'AdaptiveKL', 'pack', 'response_hidden',
-           'ActorCritic', 'reference_logits', 'frozen_bf16', 'load_policy_models', 'encode_prompts', 'Rollout',
-           'rollout', 'decode_responses', 'score_responses', 'uses_sampler_logprobs', 'ppo_step', 'heldout_reward',
-           'plot_training', 'train_policy', 'model_card', 'toy_synth', 'learning_curve', 'plot_learning_curve']
+           'kl_per_token', 'gae', 'explained_variance', 'ppo_losses', 'AdaptiveKL', 'pack', 'frozen_blocks',
+           'trunk_hidden', 'response_hidden', 'ActorCritic', 'reference_logits', 'frozen_bf16', 'load_policy_models',
+           'prefix_reuse', 'encode_prompts', 'Rollout', 'rollout', 'decode_responses', 'score_responses',
+           'uses_sampler_logprobs', 'ppo_step', 'heldout_reward', 'plot_training', 'train_policy', 'model_card',
+           'toy_synth', 'learning_curve', 'plot_learning_curve']
 
 # %% ../nbs/07b_policy.ipynb #706573ef
 def _synth_folder(data) -> Path:
@@ -227,6 +229,8 @@ class AdaptiveKL:
         self.value *= 1 + error * n_episodes / self.horizon
 
 # %% ../nbs/07b_policy.ipynb #80bfaae8
+import contextlib
+
 def pack(input_ids, attention_mask, n_response: int) -> dict:
     """The padding-free layout of a batch of (left-padded prompt, right-padded response) rows: every row's real tokens
     one after another in a single row `ids` (1, T), their `positions` (1, T) restarting at 0 where a sequence starts
@@ -246,16 +250,55 @@ def _causal_parts(model):
     inner = model.get_base_model() if hasattr(model, "get_base_model") else model
     return getattr(inner, inner.base_model_prefix), inner.get_output_embeddings()
 
-def response_hidden(model, packed: dict):
-    "The last hidden state (B, R, H) at the positions that predict the response tokens, from one padding-free forward."
+def frozen_blocks(model) -> int:
+    """How many of `model`'s lowest transformer blocks train nothing, with the embeddings below them (0 where the embeddings
+    train, or LoRA adapts every block): what enters the block above them is the same on every pass over a batch."""
+    from wisemodel.reward import _transformer_blocks
+    if any(p.requires_grad for p in model.get_input_embeddings().parameters()): return 0
+    n = 0
+    for block in _transformer_blocks(model):
+        if any(p.requires_grad for p in block.parameters()): break
+        n += 1
+    return n
+
+def _blocks_name(trunk) -> str | None:
+    "The attribute of `trunk` that holds its transformer blocks (None if they are not a direct child)."
+    from wisemodel.reward import _transformer_blocks
+    blocks = _transformer_blocks(trunk)
+    return next((name for name, child in trunk.named_children() if child is blocks), None)
+
+@contextlib.contextmanager
+def _starting_at(trunk, start: int):
+    "`trunk` with its blocks below `start` set aside: its forward then reads `inputs_embeds` as what enters block `start`."
+    name = _blocks_name(trunk)
+    blocks = getattr(trunk, name)
+    setattr(trunk, name, blocks[start:])
+    try: yield trunk
+    finally: setattr(trunk, name, blocks)
+
+def trunk_hidden(model, packed: dict, entering=None, start: int = 0, keep: int = 0):
+    """The trunk's last hidden state (1, T, H) over a pack (`pack`), and the hidden states (1, T, H) entering block `keep`
+    (None for `keep=0`). With `entering`, the hidden states (1, T, H) entering block `start`, the forward begins there."""
     trunk = _causal_parts(model)[0]
-    hidden = trunk(input_ids=packed["ids"], position_ids=packed["positions"], use_cache=False).last_hidden_state   # (1, T, H)
+    kept, hook = {}, None
+    def keep_input(block, args, kwargs): kept["in"] = args[0] if args else kwargs["hidden_states"]
+    if keep: hook = getattr(trunk, _blocks_name(trunk))[keep].register_forward_pre_hook(keep_input, with_kwargs=True)
+    try:
+        if entering is None: out = trunk(input_ids=packed["ids"], position_ids=packed["positions"], use_cache=False)
+        else:
+            with _starting_at(trunk, start): out = trunk(inputs_embeds=entering, position_ids=packed["positions"], use_cache=False)
+    finally:
+        if hook is not None: hook.remove()
+    return out.last_hidden_state, kept.get("in")
+
+def response_hidden(model, packed: dict, entering=None, start: int = 0):
+    """The last hidden state (B, R, H) at the positions that predict the response tokens, from one padding-free forward;
+    with `entering` (1, T, H), the hidden states entering block `start`, the forward runs from that block (`frozen_blocks`)."""
+    hidden = trunk_hidden(model, packed, entering, start)[0]                        # (1, T, H)
     return hidden[0][packed["index"]]                                               # (B, R, H)
 
 
 # %% ../nbs/07b_policy.ipynb #c98eb0c3
-import contextlib
-
 def _torch_nn():
     import torch.nn as nn
     return nn
@@ -266,9 +309,11 @@ class ActorCritic(_torch_nn().Module):
         super().__init__()
         self.policy, self.value_head, self.value_model = policy, value_head, value_model
 
-    def forward(self, input_ids, attention_mask, n_response: int):
+    def forward(self, input_ids, attention_mask, n_response: int, entering=None, start: int = 0):
+        "With `entering` (B, P + R, H), what enters block `start` for each row (`prefix_reuse`), the forward begins there."
         packed = pack(input_ids, attention_mask, n_response)
-        hidden = response_hidden(self.policy, packed)                        # (B, R, H)
+        if entering is not None: entering = entering[attention_mask.bool()][None]   # (1, T, H), packed like the tokens
+        hidden = response_hidden(self.policy, packed, entering, start)      # (B, R, H)
         logits = _causal_parts(self.policy)[1](hidden)                       # (B, R, V): the hidden state at t predicts token t+1
         return logits, self._values(hidden, packed)
 
@@ -360,6 +405,27 @@ def _reference(ac, reference):
         with ac.policy.disable_adapter(): yield ac.policy
     return adapter_off()
 
+# %% ../nbs/07b_policy.ipynb #a7f3c1d1
+def prefix_reuse(policy, reference, input_ids, attention_mask, autocast=contextlib.nullcontext) -> int:
+    """The first block from which passes over a batch can start (0: none), checked on one batch: the policy's forward from
+    what the reference kept there gives the policy's full forward (relative gap ≤ 1e-5)."""
+    import torch
+    trunk = _causal_parts(policy)[0]
+    start = frozen_blocks(policy) if reference is not None and _blocks_name(trunk) else 0
+    if not 0 < start < len(getattr(trunk, _blocks_name(trunk))): return 0     # a block above the frozen ones must train
+    packed = pack(input_ids, attention_mask, 1)
+    with torch.no_grad(), autocast():
+        full = trunk_hidden(policy, packed)[0]
+        entering = trunk_hidden(reference, packed, keep=start)[1]
+        resumed = trunk_hidden(policy, packed, entering, start)[0]
+    return start if (resumed - full).abs().max() <= 1e-5 * full.abs().max() else 0
+
+def _per_row(packed_states, attention_mask):
+    "Packed states (1, T, H) back to rows (b, L, H) aligned with `attention_mask` (b, L), zeros at padding."
+    rows = packed_states.new_zeros(*attention_mask.shape, packed_states.shape[-1])
+    rows[attention_mask.bool()] = packed_states[0]
+    return rows
+
 # %% ../nbs/07b_policy.ipynb #04f4ea87
 from typing import Any, NamedTuple
 
@@ -432,9 +498,12 @@ def _sampling(accelerator):
     from accelerate.utils import AutocastKwargs
     return lambda: accelerator.autocast(AutocastKwargs(cache_enabled=True))
 
+def _rows(x, rows): return None if x is None else x[rows]
+
 def ppo_step(ac, reference, optimizer, scheduler, tokenizer, reward_model, prompts: list[list[dict]], query: list[list[int]],
-             config: PolicyConfig, kl_ctl: AdaptiveKL, seed: int, accelerator=None, ref_reward: bool = False) -> dict:
-    "Roll out `prompts` (token ids `query`), score, and update `ac` in place; returns the step's statistics."
+             config: PolicyConfig, kl_ctl: AdaptiveKL, seed: int, accelerator=None, ref_reward: bool = False, first_block: int = 0) -> dict:
+    """Roll out `prompts` (token ids `query`), score, and update `ac` in place; returns the step's statistics. With
+    `first_block` (`prefix_reuse`), the passes after the reference's begin at that block from what the reference's forward kept there."""
     import torch
     unwrapped = accelerator.unwrap_model(ac) if accelerator else ac
     autocast = accelerator.autocast if accelerator else contextlib.nullcontext
@@ -454,8 +523,9 @@ def ppo_step(ac, reference, optimizer, scheduler, tokenizer, reward_model, promp
     scores_t = torch.tensor(scores, dtype=torch.float32, device=response_ids.device)   # (B,)
     times["score_seconds"] = time.perf_counter() - t0; t0 = time.perf_counter()
 
-    # 3. Log-probabilities and values of the policy that sampled (π_old), and log-probabilities of the reference,
-    #    a micro-batch at a time (the update's size: the packed attention mask grows with the square of the tokens).
+    # 3. Log-probabilities of the reference, and of the policy that sampled (π_old) with its values, a micro-batch at a
+    #    time (the update's size: the packed attention mask grows with the square of the tokens). With `first_block`,
+    #    the reference's forward keeps what enters that block (`entering`), and every later pass begins there.
     #    π_old is the sampler's own: in float32 the sampling pass already computed it (a forward pass gives the same
     #    numbers); under bf16 a forward pass recomputes it (see `uses_sampler_logprobs`).
     input_ids = torch.cat([query_ids, response_ids], dim=1)                   # (B, P + R)
@@ -464,21 +534,26 @@ def ppo_step(ac, reference, optimizer, scheduler, tokenizer, reward_model, promp
     batch = len(prompts)
     micro = batch // (config.minibatches * config.gradient_accumulation_steps)
     chunks = torch.arange(batch, device=input_ids.device).split(micro)
-    old_logprobs, entropy, old_values, ref_logprobs = [], [], [], []
+    old_logprobs, entropy, old_values, ref_logprobs, entering = [], [], [], [], None
     with torch.no_grad(), autocast():
+        with _reference(unwrapped, reference) as ref_model:
+            for rows in chunks:
+                packed = pack(input_ids[rows], attention_mask[rows], n_response)
+                hidden, kept = trunk_hidden(ref_model, packed, keep=first_block)                       # (1, T, H) each
+                logits = _causal_parts(ref_model)[1](hidden[0][packed["index"]])                 # (b, R, V)
+                ref_logprobs.append(token_logprobs(logits, response_ids[rows], config.temperature, entropy=False)[0])
+                if first_block:
+                    if entering is None: entering = kept.new_zeros(*input_ids.shape, kept.shape[-1])   # (B, P + R, H)
+                    entering[rows] = _per_row(kept, attention_mask[rows])
         for rows in chunks:
             if from_sampler:
                 old_logprobs.append(sampled.sampler["logprobs"][rows]); entropy.append(sampled.sampler["entropy"][rows])
                 hidden = sampled.sampler.get("hidden")                                            # (B, R, H) or None
                 old_values.append(unwrapped.values(input_ids[rows], attention_mask[rows], n_response, None if hidden is None else hidden[rows]))
                 continue
-            logits, values = ac(input_ids[rows], attention_mask[rows], n_response)            # (b, R, V), (b, R)
+            logits, values = ac(input_ids[rows], attention_mask[rows], n_response, _rows(entering, rows), first_block)   # (b, R, V), (b, R)
             logprobs, ent = token_logprobs(logits, response_ids[rows], config.temperature)
             old_logprobs.append(logprobs); entropy.append(ent); old_values.append(values)
-        with _reference(unwrapped, reference) as ref_model:
-            for rows in chunks:
-                logits = reference_logits(ref_model, input_ids[rows], attention_mask[rows], n_response)
-                ref_logprobs.append(token_logprobs(logits, response_ids[rows], config.temperature, entropy=False)[0])
     old_logprobs, entropy, old_values, ref_logprobs = map(torch.cat, (old_logprobs, entropy, old_values, ref_logprobs))   # (B, R) each
     times["logprob_seconds"] = time.perf_counter() - t0; t0 = time.perf_counter()
 
@@ -507,7 +582,7 @@ def ppo_step(ac, reference, optimizer, scheduler, tokenizer, reward_model, promp
                 last_micro = m == config.gradient_accumulation_steps - 1
                 sync = contextlib.nullcontext() if (accelerator is None or last_micro) else accelerator.no_sync(ac)
                 with sync, autocast():
-                    new_logits, new_values = ac(input_ids[idx], attention_mask[idx], n_response)
+                    new_logits, new_values = ac(input_ids[idx], attention_mask[idx], n_response, _rows(entering, idx), first_block)
                     new_logprobs, _ = token_logprobs(new_logits, response_ids[idx], config.temperature, entropy=False)
                     losses = ppo_losses(new_logprobs, old_logprobs[idx], advantages[idx], new_values, old_values[idx],
                                         returns[idx], mask[idx], config.clip_range, config.clip_range_value)
@@ -644,6 +719,8 @@ def _train_ppo(folder: Path, out: Path, config: PolicyConfig, reward_model, devi
     if not train: raise InputError(f"every training prompt is longer than max_prompt_length={config.max_prompt_length} tokens.",
                                    field="policy.max_prompt_length", fix="raise max_prompt_length.")
     heldout = prompts["test"][:config.eval_prompts]
+    probe = [t.to(accelerator.device) for t in left_pad(query[:2], tokenizer.pad_token_id)]   # two training prompts
+    first_block = prefix_reuse(ac.policy, reference, *probe, accelerator.autocast) if config.reuse_frozen_blocks else 0   # where passes begin
 
     params = [p for p in ac.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=config.learning_rate, fused=True)   # one fused kernel: ~10x faster than the per-tensor loop on CPU
@@ -675,7 +752,7 @@ def _train_ppo(folder: Path, out: Path, config: PolicyConfig, reward_model, devi
         idx = idx[accelerator.process_index::accelerator.num_processes]     # each process its share of the step
         ref_now = config.ref_reward_every > 0 and step % config.ref_reward_every == 0
         row = ppo_step(ac, reference, optimizer, scheduler, tokenizer, reward_model, [train[i]["prompt"] for i in idx],
-                       [query[i] for i in idx], config, kl_ctl, seed=config.seed * 100_003 + step, accelerator=accelerator, ref_reward=ref_now)
+                       [query[i] for i in idx], config, kl_ctl, seed=config.seed * 100_003 + step, accelerator=accelerator, ref_reward=ref_now, first_block=first_block)
         row = {"step": step + 1, **row, "time": round(time.time(), 3)}     # wall clock at the end of the step
         if config.eval_every and (step + 1) % config.eval_every == 0 and step + 1 < config.steps:
             evaluate(f"step-{step + 1}", unwrapped.policy, config.seed + 7); row["heldout_reward"] = evals[f"step-{step + 1}"]["mean"]
@@ -689,7 +766,8 @@ def _train_ppo(folder: Path, out: Path, config: PolicyConfig, reward_model, devi
     if config.lora and config.merge_lora: policy = policy.merge_and_unload()
     return {"policy": policy, "tokenizer": tokenizer, "log": log, "evals": evals, "work": work, "bf16": bf16, "device": device,
             "trainable_parameters": int(sum(p.numel() for p in params)),
-            "extra": {"value_model": config.value_model, "prompts_too_long": len(too_long), "train_prompts": len(train)}}
+            "extra": {"value_model": config.value_model, "prompts_too_long": len(too_long), "train_prompts": len(train),
+                      "frozen_blocks_reused": first_block}}
 
 # %% ../nbs/07b_policy.ipynb #2d1b06b2
 _TRL_KEYS = {"reward": "reward", "reward_std": "reward_std", "kl": "kl", "entropy": "entropy", "clip_ratio/region_mean": "clip_fraction",
