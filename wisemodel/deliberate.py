@@ -294,6 +294,15 @@ def _dedup_judge(config: DeliberationConfig):
     from wisemodel.llm import LLMRoles, get_llm
     return get_llm(LLMRoles.from_dict(config.llm).judge)
 
+def _dedup_settings(overrides: dict) -> dict:
+    """What a dedup unit runs with: `dedup_incremental`'s defaults, then the config's `dedup:` section. Both key the stored
+    unit, so a resumed run redoes it when the library's defaults (the threshold, the situation's share) have changed."""
+    import inspect
+    from wisemodel.dedup import dedup_incremental
+    defaults = {name: p.default for name, p in inspect.signature(dedup_incremental).parameters.items()
+                if p.default is not inspect.Parameter.empty and name not in ("llm", "progress", "situations")}
+    return {**defaults, **overrides}
+
 def _dedup_unit(cards: dict, context_id: str, prompt_id: str, kwargs: dict, judge=None, situation: str | None = None) -> dict:
     "card id -> canonical id: identical texts first (a coordinated group's copies), then `dedup_incremental` in order of arrival."
     from wisemodel.dedup import dedup_incremental
@@ -352,7 +361,7 @@ def _deliberate(prompts, personas, config=None, out_dir="deliberation", llms: di
     for pr in prompts:
         mine = {_card_id(pr.id, pe.id): cards[_card_id(pr.id, pe.id)] for pe in personas}
         judge = _dedup_judge(config)
-        rec["canonical"].update(store.get(f"dedup/{pr.id}.json", {"cards": mine, "dedup": config.dedup,
+        rec["canonical"].update(store.get(f"dedup/{pr.id}.json", {"cards": mine, "dedup": _dedup_settings(config.dedup), "situation": pr.text,
                                                                   "judge": judge and judge.config.model_dump(mode="json")},
                                           lambda: _dedup_unit(mine, contexts[pr.id][0], pr.id, config.dedup, judge, pr.text)))
     canonical = rec["canonical"]
