@@ -50,12 +50,14 @@ def _on_canonical_cards(t: SimpleNamespace) -> SimpleNamespace:
             repeat = df.duplicated(key) & df["participant_id"].notna()            # count-only rows (no participant) add up
             df = df[~repeat.to_numpy()]
         return df
-    contexts = {}
+    contexts = {}                                                                # canonical id -> the contexts of its cards, joined
     if "contexts" in cards:
         for cid, ctxs in zip(canon, cards["contexts"]):
-            contexts.setdefault(cid, []).extend(c for c in (ctxs if isinstance(ctxs, (list, tuple, np.ndarray)) else []) if c not in contexts.get(cid, []))
+            joined = contexts.setdefault(cid, [])
+            for c in (ctxs if isinstance(ctxs, (list, tuple, np.ndarray)) else []):
+                if c not in joined: joined.append(c)
     kept = cards[~merged].copy()
-    if "contexts" in kept: kept["contexts"] = [contexts.get(cid, list(c)) for cid, c in zip(kept["card_id"].astype(object), kept["contexts"])]
+    if "contexts" in kept: kept["contexts"] = [contexts[cid] for cid in kept["card_id"].astype(object)]
     return SimpleNamespace(
         votes=renamed(t.votes, ["card_id"], ["participant_id", "prompt_id", "card_id"]),
         edges=renamed(t.edges, ["from_card", "to_card"], ["participant_id", "context_id", "from_card", "to_card"]),
