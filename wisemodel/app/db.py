@@ -350,17 +350,26 @@ def _table(rows, columns):
 
 def _canonical_cards(cards, prompt_text: dict) -> dict:
     "card id -> canonical card id: each prompt's cards deduplicated in the order they were written, settled, the prompt as their situation."
+    out = {}
+    for prompt_id in dict.fromkeys(c.prompt_id for c in cards):
+        mine = tuple((c.card_id, c.title, c.description, tuple(c.policies)) for c in cards if c.prompt_id == prompt_id)
+        out.update(_prompt_dedup(mine, prompt_text.get(prompt_id)))
+    return out
+
+import functools
+
+@functools.lru_cache(maxsize=512)
+def _prompt_dedup(cards: tuple, situation: str | None) -> tuple:
+    """(card id, canonical id) pairs of one prompt's `cards`, (id, title, description, policies) in the order written.
+    Remembered: the finish page and the admin view export on every render, and a prompt's merges change only with its cards."""
     from pydantic import ValidationError
     from wisemodel.cards import ValuesCard
     from wisemodel.dedup import dedup_incremental
-    out = {}
-    for prompt_id in dict.fromkeys(c.prompt_id for c in cards):
-        mine = []
-        for c in (c for c in cards if c.prompt_id == prompt_id):
-            try: mine.append(ValuesCard(id=c.card_id, title=c.title, description=c.description, policies=list(c.policies)))
-            except ValidationError: pass          # a card the schema refuses is compared with nothing: its own canonical card
-        if len(mine) > 1: out.update(dedup_incremental(mine, situations=prompt_text.get(prompt_id)))
-    return out
+    mine = []
+    for card_id, title, description, policies in cards:
+        try: mine.append(ValuesCard(id=card_id, title=title, description=description, policies=list(policies)))
+        except ValidationError: pass              # a card the schema refuses is compared with nothing: its own canonical card
+    return tuple(dedup_incremental(mine, situations=situation).items()) if len(mine) > 1 else ()
 
 def export_graph(engine: Engine, study: str | None = None, dedup: bool = True):
     """The database (or one `study` of it) as a `MoralGraph`, with impressions and provenance in `meta`; with `dedup`,
