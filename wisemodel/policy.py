@@ -539,8 +539,8 @@ def ppo_step(ac, reference, optimizer, scheduler, tokenizer, reward_model, promp
         with _reference(unwrapped, reference) as ref_model:
             for rows in chunks:
                 packed = pack(input_ids[rows], attention_mask[rows], n_response)
-                hidden, kept = trunk_hidden(ref_model, packed, keep=first_block)                       # (1, T, H) each
-                logits = _causal_parts(ref_model)[1](hidden[0][packed["index"]])                 # (b, R, V)
+                hidden, kept = trunk_hidden(ref_model, packed, keep=first_block)      # (1, T, H); kept: (1, T, H) or None
+                logits = _causal_parts(ref_model)[1](hidden[0][packed["index"]])      # (b, R, V)
                 ref_logprobs.append(token_logprobs(logits, response_ids[rows], config.temperature, entropy=False)[0])
                 if first_block:
                     if entering is None: entering = kept.new_zeros(*input_ids.shape, kept.shape[-1])   # (B, P + R, H)
