@@ -327,11 +327,14 @@ class ActorCritic(_torch_nn().Module):
         if hidden is None and self.value_head is not None: hidden = response_hidden(self.policy, packed)
         return self._values(hidden, packed)
 
-def reference_logits(model, input_ids, attention_mask, n_response: int):
-    "Logits (B, R, V) of the response tokens under `model` (the reference), no gradient."
+def reference_logits(model, input_ids, attention_mask, n_response: int, keep: int = 0):
+    """Logits (B, R, V) of the response tokens under `model` (the reference), no gradient, and the hidden states (1, T, H)
+    entering block `keep` (None for `keep=0`), from which later passes over these rows can begin (`prefix_reuse`)."""
     import torch
+    packed = pack(input_ids, attention_mask, n_response)
     with torch.no_grad():
-        return _causal_parts(model)[1](response_hidden(model, pack(input_ids, attention_mask, n_response)))
+        hidden, kept = trunk_hidden(model, packed, keep=keep)                       # (1, T, H) each
+        return _causal_parts(model)[1](hidden[0][packed["index"]]), kept
 
 def _tokenizer(path):
     "The base's tokenizer, left-padding, with a pad token distinct from EOS (SmolLM2's pad is its EOS)."
@@ -411,8 +414,9 @@ def prefix_reuse(policy, reference, input_ids, attention_mask, autocast=contextl
     what the reference kept there gives the policy's full forward (relative gap ≤ 1e-5)."""
     import torch
     trunk = _causal_parts(policy)[0]
-    start = frozen_blocks(policy) if reference is not None and _blocks_name(trunk) else 0
-    if not 0 < start < len(getattr(trunk, _blocks_name(trunk))): return 0     # a block above the frozen ones must train
+    name = _blocks_name(trunk)
+    start = frozen_blocks(policy) if reference is not None and name else 0
+    if not 0 < start < len(getattr(trunk, name)): return 0                     # a block above the frozen ones must train
     packed = pack(input_ids, attention_mask, 1)
     with torch.no_grad(), autocast():
         full = trunk_hidden(policy, packed)[0]
@@ -538,9 +542,7 @@ def ppo_step(ac, reference, optimizer, scheduler, tokenizer, reward_model, promp
     with torch.no_grad(), autocast():
         with _reference(unwrapped, reference) as ref_model:
             for rows in chunks:
-                packed = pack(input_ids[rows], attention_mask[rows], n_response)
-                hidden, kept = trunk_hidden(ref_model, packed, keep=first_block)      # (1, T, H); kept: (1, T, H) or None
-                logits = _causal_parts(ref_model)[1](hidden[0][packed["index"]])      # (b, R, V)
+                logits, kept = reference_logits(ref_model, input_ids[rows], attention_mask[rows], n_response, keep=first_block)   # (b, R, V); (1, T, H) or None
                 ref_logprobs.append(token_logprobs(logits, response_ids[rows], config.temperature, entropy=False)[0])
                 if first_block:
                     if entering is None: entering = kept.new_zeros(*input_ids.shape, kept.shape[-1])   # (B, P + R, H)
