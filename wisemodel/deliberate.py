@@ -360,10 +360,10 @@ def _deliberate(prompts, personas, config=None, out_dir="deliberation", llms: di
     cards = {_card_id(pr.id, pe.id): rec["articulate"][pr.id, pe.id]["card"] for pr in prompts for pe in personas}
     for pr in prompts:
         mine = {_card_id(pr.id, pe.id): cards[_card_id(pr.id, pe.id)] for pe in personas}
-        judge = _dedup_judge(config)
-        rec["canonical"].update(store.get(f"dedup/{pr.id}.json", {"cards": mine, "dedup": _dedup_settings(config.dedup), "situation": pr.text,
+        judge, settings = _dedup_judge(config), _dedup_settings(config.dedup)
+        rec["canonical"].update(store.get(f"dedup/{pr.id}.json", {"cards": mine, "dedup": settings, "situation": pr.text,
                                                                   "judge": judge and judge.config.model_dump(mode="json")},
-                                          lambda: _dedup_unit(mine, contexts[pr.id][0], pr.id, config.dedup, judge, pr.text)))
+                                          lambda: _dedup_unit(mine, contexts[pr.id][0], pr.id, settings, judge, pr.text)))
     canonical = rec["canonical"]
     canon_of = {pr.id: sorted({canonical[_card_id(pr.id, pe.id)] for pe in personas}) for pr in prompts}
     agenda = {pr.id: {canonical[_card_id(pr.id, pe.id)] for pe in personas if pe.adversarial} for pr in prompts}
