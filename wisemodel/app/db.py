@@ -4,7 +4,7 @@
 
 # %% ../../nbs/11_app_db.ipynb #58027a54
 from __future__ import annotations
-import contextlib, datetime as _dt, json, os, secrets
+import contextlib, datetime as _dt, functools, json, os, secrets
 from pathlib import Path
 from sqlalchemy import (JSON, Boolean, CheckConstraint, DateTime, ForeignKey, ForeignKeyConstraint, Integer, MetaData, String, Text,
                         UniqueConstraint, create_engine, event, false, func, select)
@@ -355,8 +355,6 @@ def _canonical_cards(cards, prompt_text: dict) -> dict:
         mine = tuple((c.card_id, c.title, c.description, tuple(c.policies)) for c in cards if c.prompt_id == prompt_id)
         out.update(_prompt_dedup(mine, prompt_text.get(prompt_id)))
     return out
-
-import functools
 
 @functools.lru_cache(maxsize=512)
 def _prompt_dedup(cards: tuple, situation: str | None) -> tuple:
