@@ -20,13 +20,15 @@ CONFIGS = {
     "full fp32":          {"bf16": False},
     "full bf16":          {"bf16": True},
     "train_layers=4 fp32": {"bf16": False, "train_layers": 4},
+    "train_layers=4 fp32 no reuse": {"bf16": False, "train_layers": 4, "reuse_frozen_blocks": False},
     "train_layers=4 bf16": {"bf16": True, "train_layers": 4},
+    "train_layers=4 bf16 no reuse": {"bf16": True, "train_layers": 4, "reuse_frozen_blocks": False},
     "train_layers=8 bf16": {"bf16": True, "train_layers": 8},
     "lora r=16 bf16":     {"bf16": True, "lora": True, "learning_rate": 5e-4},
 }
 KEYS = ("heldout_accuracy", "heldout_n", "seen_context_accuracy", "seen_context_n", "unseen_context_accuracy", "unseen_context_n", "untrained_accuracy",
         "length_baseline_accuracy", "mean_margin", "untrained_mean_margin", "ece", "train_seconds", "eval_seconds", "steps",
-        "trainable_parameters", "train_pairs_used")
+        "trainable_parameters", "train_pairs_used", "frozen_blocks_reused", "frozen_sequences_kept", "frozen_passes_saved")
 
 def run_one(data: str, config: dict) -> dict:
     code = ("import json, sys; from wisemodel.reward import train_reward, RewardConfig\n"

@@ -2,7 +2,7 @@
 
 # %% ../nbs/07a_reward.ipynb #ffbe1820
 from __future__ import annotations
-import hashlib, json, math, os, time
+import contextlib, hashlib, json, math, os, time
 from pathlib import Path
 from typing import Optional
 
@@ -34,6 +34,8 @@ class RewardConfig(BaseModel):
     lora_r: int = Field(16, ge=1)
     lora_alpha: int = Field(32, ge=1)
     train_layers: Optional[int] = Field(4, ge=1)      # train only the top N blocks (+ norm and score head); None: all
+    reuse_frozen_blocks: bool = True                  # with train_layers: each sequence goes through the frozen blocks once
+    frozen_cache_gib: float = Field(2.0, ge=0)        # at most this much of what enters the first trained block is kept
     threads: Optional[int] = Field(None, ge=1)        # torch CPU threads (None: torch's default)
 
     def __init__(self, **data):
@@ -60,8 +62,9 @@ def device_and_bf16(bf16: bool | None, field: str = "bf16") -> tuple[str, bool]:
 
 # %% auto #0
 __all__ = ['DEFAULT_BASE', 'REJECTED_KINDS', 'PREFERENCE_COLUMNS', 'PROVENANCE_COLUMNS', 'RewardConfig', 'device_and_bf16',
-           'load_preferences', 'data_provenance', 'toy_preferences', 'train_reward', 'calibration_table',
-           'evaluate_pairs', 'plot_calibration', 'model_card', 'RewardModel', 'tiny_base_model', 'bench_reward']
+           'load_preferences', 'data_provenance', 'toy_preferences', 'train_reward', 'frozen_blocks', 'FrozenTrunk',
+           'calibration_table', 'evaluate_pairs', 'plot_calibration', 'model_card', 'RewardModel', 'tiny_base_model',
+           'bench_reward']
 
 # %% ../nbs/07a_reward.ipynb #9817c624
 PREFERENCE_COLUMNS = ("prompt", "chosen", "rejected", "rejected_kind", "unseen_context")
@@ -225,7 +228,7 @@ def _score_ids(model, ids: list[list[int]], pad_id: int, batch_size: int, progre
     order = np.argsort([len(x) for x in ids], kind="stable")
     scores = np.zeros(len(ids), dtype=np.float32)
     device = next(model.parameters()).device
-    with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+    with torch.no_grad(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
         for start in tqdm(range(0, len(ids), batch_size), desc=desc, disable=not progress):
             idx = order[start:start + batch_size]
             width = max(len(ids[i]) for i in idx)
@@ -289,7 +292,6 @@ def train_reward(data, out, config: RewardConfig | None = None, progress: bool =
     base = _base_path(config.base_model)
     import torch, transformers
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
-    from trl import RewardConfig as TRLRewardConfig, RewardTrainer
     if config.threads: torch.set_num_threads(config.threads)
     device, bf16 = device_and_bf16(config.bf16, "reward.bf16")
     provenance = data_provenance(data, path)
@@ -309,8 +311,35 @@ def train_reward(data, out, config: RewardConfig | None = None, progress: bool =
         model.eval()
         scores = _score_ids(model, ids_chosen + ids_rejected, tokenizer.pad_token_id, config.eval_batch_size, progress, desc, bf16)
         return scores[:len(test)], scores[len(test):]
-    untrained = score_test("scoring test pairs (untrained)")
+    # From the untrained scoring to the trained one, the blocks below the trained ones run once per sequence (FrozenTrunk).
+    frozen = FrozenTrunk.checked(model, _first_trained_block(model, config), ids_chosen[:4] + ids_rejected[:4],
+                                 tokenizer.pad_token_id, bf16, config.frozen_cache_gib)
+    with frozen or contextlib.nullcontext():
+        untrained = score_test("scoring test pairs (untrained)")
+        trained_blocks, trainable, n_used, train_seconds, result, losses, model = _trl_train(model, tokenizer, data, config, bf16, device, progress)
+        t0 = time.perf_counter(); trained = score_test("scoring test pairs (trained)"); eval_seconds = time.perf_counter() - t0
 
+    metrics = evaluate_pairs(test, *trained, untrained=untrained)
+    metrics.update(train_pairs=len(data["train"]), train_pairs_used=n_used, train_pairs_too_long=len(data["train"]) - n_used,
+                   trainable_parameters=int(trainable), total_parameters=int(sum(p.numel() for p in model.parameters())),
+                   train_seconds=round(train_seconds, 2), eval_seconds=round(eval_seconds, 2),
+                   train_loss_first=losses[0] if losses else None, train_loss_last=losses[-1] if losses else None,
+                   steps=int(result.global_step), bf16=bool(bf16), device=device, **(frozen.stats() if frozen else FrozenTrunk.off()))
+    record = {"kind": "wisemodel-reward", "base_model": config.base_model, "base_model_path": base,
+              "config": config.model_dump(), "trained_blocks": trained_blocks, "data": provenance,
+              "environment": environment_info(), "metrics": metrics}
+    with atomic_dir(out) as tmp:
+        model.save_pretrained(tmp); tokenizer.save_pretrained(tmp)
+        atomic_write_json(tmp / "metrics.json", metrics)
+        atomic_write_json(tmp / _REWARD_FILE, record)
+        plot_calibration(metrics["calibration"], tmp / "calibration.png")
+        (tmp / "README.md").write_text(model_card(record), encoding="utf-8")
+    return record
+
+def _trl_train(model, tokenizer, data, config: RewardConfig, bf16: bool, device: str, progress: bool):
+    "Train `model` in place with TRL's RewardTrainer: (trained block indices, trainable parameters, pairs used, seconds, result, losses, model)."
+    import transformers
+    from trl import RewardConfig as TRLRewardConfig, RewardTrainer
     trained_blocks, peft_config = None, None
     if config.train_layers: trained_blocks = _freeze_below(model, config.train_layers)
     if config.lora:
@@ -340,24 +369,131 @@ def train_reward(data, out, config: RewardConfig | None = None, progress: bool =
     model = trainer.model
     if config.lora: model = model.merge_and_unload()
     for p in model.parameters(): p.requires_grad_(True)
-    t0 = time.perf_counter(); trained = score_test("scoring test pairs (trained)"); eval_seconds = time.perf_counter() - t0
+    return trained_blocks, trainable, n_used, train_seconds, result, losses, model
 
-    metrics = evaluate_pairs(test, *trained, untrained=untrained)
-    metrics.update(train_pairs=len(train), train_pairs_used=n_used, train_pairs_too_long=len(train) - n_used,
-                   trainable_parameters=int(trainable), total_parameters=int(sum(p.numel() for p in model.parameters())),
-                   train_seconds=round(train_seconds, 2), eval_seconds=round(eval_seconds, 2),
-                   train_loss_first=losses[0] if losses else None, train_loss_last=losses[-1] if losses else None,
-                   steps=int(result.global_step), bf16=bool(bf16), device=device)
-    record = {"kind": "wisemodel-reward", "base_model": config.base_model, "base_model_path": base,
-              "config": config.model_dump(), "trained_blocks": trained_blocks, "data": provenance,
-              "environment": environment_info(), "metrics": metrics}
-    with atomic_dir(out) as tmp:
-        model.save_pretrained(tmp); tokenizer.save_pretrained(tmp)
-        atomic_write_json(tmp / "metrics.json", metrics)
-        atomic_write_json(tmp / _REWARD_FILE, record)
-        plot_calibration(metrics["calibration"], tmp / "calibration.png")
-        (tmp / "README.md").write_text(model_card(record), encoding="utf-8")
-    return record
+# %% ../nbs/07a_reward.ipynb #f7a1c2d4
+class _Stop(Exception):
+    "Raised by a hook to end a forward pass once it has what it needs."
+
+def _trunk(model):
+    "The transformer trunk of a causal LM or a sequence classifier (through a peft wrapper): embeddings, blocks, final norm."
+    inner = model.get_base_model() if hasattr(model, "get_base_model") else model
+    return getattr(inner, inner.base_model_prefix)
+
+def _blocks_name(trunk) -> str | None:
+    "The attribute of `trunk` that holds its transformer blocks (None if they are not a direct child)."
+    blocks = _transformer_blocks(trunk)
+    return next((name for name, child in trunk.named_children() if child is blocks), None)
+
+def frozen_blocks(model) -> int:
+    """How many of `model`'s lowest transformer blocks train nothing, with the embeddings below them (0 where the embeddings
+    train, or LoRA adapts every block): what enters the block above them is the same on every pass over a batch."""
+    if any(p.requires_grad for p in model.get_input_embeddings().parameters()): return 0
+    n = 0
+    for block in _transformer_blocks(model):
+        if any(p.requires_grad for p in block.parameters()): break
+        n += 1
+    return n
+
+def _first_trained_block(model, config: RewardConfig) -> int:
+    "The block where training begins under `config` (0: it trains from the embeddings up, or the reuse is off)."
+    if not (config.train_layers and config.reuse_frozen_blocks): return 0
+    return max(len(_transformer_blocks(model)) - config.train_layers, 0)
+
+class FrozenTrunk:
+    """While open, `model`'s trunk begins every forward over right-padded `input_ids` at block `start`, from the hidden
+    states that enter it, kept per token sequence: the embeddings and blocks below `start` run once per sequence. The
+    caller guarantees that they do not change meanwhile (`_freeze_below`); `checked` verifies the equivalence once."""
+    def __init__(self, model, start: int, budget_gib: float = 2.0):
+        self.trunk = _trunk(model)
+        self.name = _blocks_name(self.trunk)
+        self.blocks, self.start = getattr(self.trunk, self.name), start
+        self.budget, self.used = int(budget_gib * 2**30), 0
+        self.kept: dict[bytes, object] = {}                       # token ids of a sequence -> (its length, H)
+        self.hits = self.misses = 0
+        self._inner, self._hooks = False, []
+
+    @classmethod
+    def checked(cls, model, start: int, ids: list[list[int]], pad_id: int, bf16: bool = False, budget_gib: float = 2.0):
+        "A FrozenTrunk from `start` if scoring `ids` through it (computed, then kept) equals the whole forward; else None."
+        if not start or not ids or _blocks_name(_trunk(model)) is None: return None
+        whole = _score_ids(model, ids, pad_id, len(ids), bf16=bf16)
+        with cls(model, start, budget_gib) as probe:
+            computed = _score_ids(model, ids, pad_id, len(ids), bf16=bf16)
+            kept = _score_ids(model, ids, pad_id, len(ids), bf16=bf16)
+        scale = max(float(np.abs(whole).max()), 1e-6)
+        if max(float(np.abs(computed - whole).max()), float(np.abs(kept - whole).max())) > 1e-5 * scale or probe.hits != len(ids): return None
+        return cls(model, start, budget_gib)
+
+    def __enter__(self):
+        self._hooks = [self.trunk.register_forward_pre_hook(self._begin, with_kwargs=True),
+                       self.trunk.register_forward_hook(self._end, with_kwargs=True, always_call=True)]
+        return self
+
+    def __exit__(self, *exc):
+        for hook in self._hooks: hook.remove()
+        setattr(self.trunk, self.name, self.blocks)
+
+    def stats(self) -> dict:
+        return {"frozen_blocks_reused": self.start, "frozen_sequences_kept": len(self.kept), "frozen_passes_saved": self.hits}
+
+    @staticmethod
+    def off() -> dict: return {"frozen_blocks_reused": 0, "frozen_sequences_kept": 0, "frozen_passes_saved": 0}
+
+    def lower(self, input_ids, attention_mask):
+        "What enters block `start` (b, L, H) for right-padded rows: the trunk's own forward, stopped there."
+        import torch
+        kept = {}
+        def stop(block, args, kwargs):
+            kept["h"] = args[0] if args else kwargs["hidden_states"]
+            raise _Stop
+        hook = self.blocks[self.start].register_forward_pre_hook(stop, with_kwargs=True)
+        self._inner = True
+        try:
+            with torch.no_grad(): self.trunk(input_ids=input_ids, attention_mask=attention_mask, use_cache=False)
+        except _Stop: pass
+        finally: hook.remove(); self._inner = False
+        return kept["h"]
+
+    def entering(self, input_ids, lengths):
+        "(B, L, H): each row's states entering block `start` (kept, or computed now and kept within the budget); zeros on padding."
+        import torch
+        keys = [input_ids[i, :n].cpu().numpy().tobytes() for i, n in enumerate(lengths.tolist())]
+        fresh = {}
+        missing = [i for i, k in enumerate(keys) if k not in self.kept]
+        if missing:
+            rows = torch.tensor(missing, device=input_ids.device)
+            width = int(lengths[rows].max())
+            mask = (torch.arange(width, device=input_ids.device)[None] < lengths[rows, None]).long()   # (m, width)
+            states = self.lower(input_ids[rows, :width], mask)                                       # (m, width, H)
+            for j, i in enumerate(missing):
+                row = states[j, :int(lengths[i])].clone()                                            # (n_i, H)
+                fresh[keys[i]] = row
+                if keys[i] not in self.kept and self.used + row.nbytes <= self.budget:
+                    self.kept[keys[i]] = row; self.used += row.nbytes
+        self.hits += len(keys) - len(missing); self.misses += len(missing)
+        rows = [fresh.get(k, self.kept.get(k)) for k in keys]
+        out = rows[0].new_zeros(len(keys), input_ids.shape[1], rows[0].shape[-1])                   # (B, L, H)
+        for i, row in enumerate(rows): out[i, :len(row)] = row
+        return out
+
+    def _begin(self, trunk, args, kwargs):
+        import torch
+        if self._inner: return None
+        ids = args[0] if args else kwargs.get("input_ids")
+        mask = kwargs.get("attention_mask")
+        if ids is None or len(args) > 1 or any(kwargs.get(k) is not None for k in ("inputs_embeds", "position_ids", "past_key_values")): return None
+        if mask is not None and mask.dim() != 2: return None
+        lengths = mask.sum(dim=1) if mask is not None else torch.full((ids.shape[0],), ids.shape[1], device=ids.device)
+        if mask is not None and not bool((mask.bool() == (torch.arange(ids.shape[1], device=ids.device)[None] < lengths[:, None])).all()):
+            return None                                                                              # not right-padded
+        states = self.entering(ids, lengths)
+        if torch.is_grad_enabled() and getattr(trunk, "is_activation_checkpointing", False): states.requires_grad_(True)   # its blocks need an input with a gradient
+        setattr(trunk, self.name, self.blocks[self.start:])
+        return (), {**kwargs, "input_ids": None, "inputs_embeds": states}
+
+    def _end(self, trunk, args, kwargs, output):
+        setattr(trunk, self.name, self.blocks)
 
 # %% ../nbs/07a_reward.ipynb #0d671961
 def _acc(correct: np.ndarray) -> dict:
