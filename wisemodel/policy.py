@@ -67,6 +67,8 @@ class PolicyConfig(BaseModel):
     # evaluation and bookkeeping
     eval_prompts: int = Field(16, ge=0)      # held-out (test) prompts scored before and after training
     eval_samples: int = Field(4, ge=1)       # sampled responses per held-out prompt (one sample is noisy: measured ±2 reward)
+    eval_batch_size: int = Field(64, ge=1)   # held-out responses sampled per generate call (measured, 2 CPU cores, 64 responses
+                                             # of 48 tokens: 26-27 s in one call against 34-35 s in calls of 16)
     eval_every: int = Field(0, ge=0)         # also every N steps (0: only before and after)
     ref_reward_every: int = Field(1, ge=0)   # score the reference's responses to the step's prompts every N steps (0: never)
     save_every: int = Field(5, ge=1)         # resumable state every N steps
@@ -615,9 +617,9 @@ def heldout_reward(model, tokenizer, reward_model, prompts: list[dict], config: 
     query = [q for q in query for _ in range(config.eval_samples)]
     kept = [p for p in kept for _ in range(config.eval_samples)]
     texts, has_eos = [], []
-    for start in range(0, len(query), 16):
+    for start in range(0, len(query), config.eval_batch_size):
         with autocast():
-            *_, resp, mask, eos, _ = rollout(model, tokenizer, query[start:start + 16], config, seed + start)
+            *_, resp, mask, eos, _ = rollout(model, tokenizer, query[start:start + config.eval_batch_size], config, seed + start)
         texts += decode_responses(tokenizer, resp, mask); has_eos += eos.tolist()
     import torch
     scores, _ = score_responses(reward_model, [p["prompt"] for p in kept], texts, torch.tensor(has_eos), config.missing_eos_penalty)
