@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .core import (InputError, atomic_dir, atomic_write_json, atomic_write_text, environment_info,
                             input_error_from_validation, read_json, standard_error as _sem)
-from .reward import DEFAULT_BASE, _base_path, _blocks_name, _check_out, _trunk, device_and_bf16, frozen_blocks
+from .reward import DEFAULT_BASE, _base_path, _blocks_name, _check_out, _transformer_blocks, _trunk, device_and_bf16
 
 ALGORITHMS = ("ppo", "grpo", "rloo", "dpo")
 
@@ -100,11 +100,11 @@ class PolicyConfig(BaseModel):
 
 # %% auto #0
 __all__ = ['ALGORITHMS', 'PolicyConfig', 'load_prompts', 'left_pad', 'response_mask', 'position_ids', 'whiten', 'token_logprobs',
-           'kl_per_token', 'gae', 'explained_variance', 'ppo_losses', 'AdaptiveKL', 'pack', 'trunk_hidden',
-           'response_hidden', 'ActorCritic', 'reference_logits', 'frozen_bf16', 'load_policy_models', 'prefix_reuse',
-           'encode_prompts', 'Rollout', 'rollout', 'decode_responses', 'score_responses', 'uses_sampler_logprobs',
-           'ppo_step', 'heldout_reward', 'plot_training', 'train_policy', 'model_card', 'toy_synth', 'learning_curve',
-           'plot_learning_curve']
+           'kl_per_token', 'gae', 'explained_variance', 'ppo_losses', 'AdaptiveKL', 'pack', 'frozen_blocks',
+           'trunk_hidden', 'response_hidden', 'ActorCritic', 'reference_logits', 'frozen_bf16', 'load_policy_models',
+           'prefix_reuse', 'encode_prompts', 'Rollout', 'rollout', 'decode_responses', 'score_responses',
+           'uses_sampler_logprobs', 'ppo_step', 'heldout_reward', 'plot_training', 'train_policy', 'model_card',
+           'toy_synth', 'learning_curve', 'plot_learning_curve']
 
 # %% ../nbs/07b_policy.ipynb #706573ef
 def _synth_folder(data) -> Path:
@@ -251,6 +251,16 @@ def _causal_parts(model):
     "(trunk, head) of a causal LM or a sequence classifier, through a peft wrapper (whose adapters live in the trunk)."
     inner = model.get_base_model() if hasattr(model, "get_base_model") else model
     return _trunk(model), inner.get_output_embeddings()
+
+def frozen_blocks(model) -> int:
+    """How many of `model`'s lowest transformer blocks train nothing, with the embeddings below them (0 where the embeddings
+    train, or LoRA adapts every block): what enters the block above them is the same on every pass over a batch."""
+    if any(p.requires_grad for p in model.get_input_embeddings().parameters()): return 0
+    n = 0
+    for block in _transformer_blocks(model):
+        if any(p.requires_grad for p in block.parameters()): break
+        n += 1
+    return n
 
 @contextlib.contextmanager
 def _starting_at(trunk, start: int):

@@ -62,9 +62,8 @@ def device_and_bf16(bf16: bool | None, field: str = "bf16") -> tuple[str, bool]:
 
 # %% auto #0
 __all__ = ['DEFAULT_BASE', 'REJECTED_KINDS', 'PREFERENCE_COLUMNS', 'PROVENANCE_COLUMNS', 'RewardConfig', 'device_and_bf16',
-           'load_preferences', 'data_provenance', 'toy_preferences', 'train_reward', 'frozen_blocks', 'FrozenTrunk',
-           'calibration_table', 'evaluate_pairs', 'plot_calibration', 'model_card', 'RewardModel', 'tiny_base_model',
-           'bench_reward']
+           'load_preferences', 'data_provenance', 'toy_preferences', 'train_reward', 'FrozenTrunk', 'calibration_table',
+           'evaluate_pairs', 'plot_calibration', 'model_card', 'RewardModel', 'tiny_base_model', 'bench_reward']
 
 # %% ../nbs/07a_reward.ipynb #9817c624
 PREFERENCE_COLUMNS = ("prompt", "chosen", "rejected", "rejected_kind", "unseen_context")
@@ -385,16 +384,6 @@ def _blocks_name(trunk) -> str | None:
     blocks = _transformer_blocks(trunk)
     return next((name for name, child in trunk.named_children() if child is blocks), None)
 
-def frozen_blocks(model) -> int:
-    """How many of `model`'s lowest transformer blocks train nothing, with the embeddings below them (0 where the embeddings
-    train, or LoRA adapts every block): what enters the block above them is the same on every pass over a batch."""
-    if any(p.requires_grad for p in model.get_input_embeddings().parameters()): return 0
-    n = 0
-    for block in _transformer_blocks(model):
-        if any(p.requires_grad for p in block.parameters()): break
-        n += 1
-    return n
-
 def _first_trained_block(model, config: RewardConfig) -> int:
     "The block where training begins under `config` (0: it trains from the embeddings up, or the reuse is off)."
     if not (config.train_layers and config.reuse_frozen_blocks): return 0
@@ -458,7 +447,8 @@ class FrozenTrunk:
     def entering(self, input_ids, lengths):
         "(B, L, H): each row's states entering block `start` (kept, or computed now and kept within the budget); zeros on padding."
         import torch
-        keys = [input_ids[i, :n].cpu().numpy().tobytes() for i, n in enumerate(lengths.tolist())]
+        host = input_ids.cpu().numpy()                                                               # one copy off the device
+        keys = [host[i, :n].tobytes() for i, n in enumerate(lengths.tolist())]
         fresh = {}
         missing = [i for i, k in enumerate(keys) if k not in self.kept]
         if missing:
