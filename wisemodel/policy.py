@@ -63,6 +63,7 @@ class PolicyConfig(BaseModel):
     bf16: Optional[bool] = None              # None: bf16 autocast where the hardware has it natively
     gradient_checkpointing: bool = True      # recompute activations in the backward pass (see "Memory, measured" under The models)
     reuse_frozen_blocks: bool = True         # with train_layers: passes after the reference's begin at the first trained block
+    segment_attention: bool = True           # passes over a pack attend per sequence, the prompts' common prefix computed once
     threads: Optional[int] = Field(None, ge=1)
     # evaluation and bookkeeping
     eval_prompts: int = Field(16, ge=0)      # held-out (test) prompts scored before and after training
@@ -99,9 +100,10 @@ class PolicyConfig(BaseModel):
         return hashlib.sha256(json.dumps(keep, sort_keys=True).encode()).hexdigest()[:12]
 
 # %% auto #0
-__all__ = ['ALGORITHMS', 'PolicyConfig', 'load_prompts', 'left_pad', 'response_mask', 'position_ids', 'whiten', 'token_logprobs',
-           'kl_per_token', 'gae', 'explained_variance', 'ppo_losses', 'AdaptiveKL', 'pack', 'frozen_blocks',
-           'trunk_hidden', 'response_hidden', 'ActorCritic', 'reference_logits', 'frozen_bf16', 'load_policy_models',
+__all__ = ['ALGORITHMS', 'SEGMENTS', 'PolicyConfig', 'load_prompts', 'left_pad', 'response_mask', 'position_ids', 'whiten',
+           'token_logprobs', 'kl_per_token', 'gae', 'explained_variance', 'ppo_losses', 'AdaptiveKL',
+           'segment_attention', 'uses_segments', 'pack', 'frozen_blocks', 'trunk_hidden', 'response_hidden',
+           'use_segment_attention', 'ActorCritic', 'reference_logits', 'frozen_bf16', 'load_policy_models',
            'prefix_reuse', 'encode_prompts', 'Rollout', 'rollout', 'decode_responses', 'score_responses',
            'uses_sampler_logprobs', 'ppo_step', 'heldout_reward', 'plot_training', 'train_policy', 'model_card',
            'toy_synth', 'learning_curve', 'plot_learning_curve']
@@ -233,19 +235,88 @@ class AdaptiveKL:
 # %% ../nbs/07b_policy.ipynb #80bfaae8
 import contextlib
 
-def pack(input_ids, attention_mask, n_response: int) -> dict:
-    """The padding-free layout of a batch of (left-padded prompt, right-padded response) rows: every row's real tokens
-    one after another in a single row `ids` (1, T), their `positions` (1, T) restarting at 0 where a sequence starts
-    (so each token attends only within its own sequence), and `index` (B, R), the packed position whose hidden state
-    predicts each response token. Response padding points at its row's last real token; the response mask drops it."""
+SEGMENTS = "wisemodel_segments"
+
+def segment_attention(module, query, key, value, attention_mask, dropout: float = 0.0, scaling=None, segments=None, **kwargs):
+    """Attention over a pack (`pack(..., segments=True)`), registered with transformers as `SEGMENTS`: `segments` is
+    (prefix, bounds), the length of the prompts' common prefix at the front of the pack and the [start, end) of each
+    row's own tokens. Each row attends causally to the prefix and then to itself, one `scaled_dot_product_attention` with
+    `is_causal` per row (query, key, value (1, heads, T, d)): no (T, T) mask, and no attention across rows. The first
+    row's own tokens follow the prefix, so its call also gives the prefix's output; the others' discard the prefix rows.
+    A call without `segments` (sampling, scoring, anything not packed) is transformers' sdpa attention, unchanged."""
     import torch
-    real = attention_mask.bool()                                                    # (B, P + R)
-    lengths = real.sum(dim=1)                                                       # (B,) real tokens per row
-    starts = lengths.cumsum(dim=0) - lengths                                        # (B,) where each row begins in the pack
-    prompt_lengths = real[:, :input_ids.shape[1] - n_response].sum(dim=1)           # (B,)
-    steps = torch.arange(n_response, device=input_ids.device)[None]                 # (1, R)
-    index = torch.minimum(starts[:, None] + prompt_lengths[:, None] - 1 + steps, (starts + lengths - 2)[:, None])   # (B, R)
-    return {"ids": input_ids[real][None], "positions": position_ids(attention_mask)[real][None], "index": index}
+    import torch.nn.functional as F
+    if segments is None:
+        from transformers.integrations.sdpa_attention import sdpa_attention_forward
+        return sdpa_attention_forward(module, query, key, value, attention_mask, dropout=dropout, scaling=scaling, **kwargs)
+    prefix, bounds = segments
+    gqa = query.shape[1] != key.shape[1]                                            # grouped-query attention: fewer key heads
+    outs = []
+    for start, end in bounds:
+        if start == prefix: q, k, v = query[:, :, :end], key[:, :, :end], value[:, :, :end]          # the prefix and the first row
+        else: q, k, v = (torch.cat([x[:, :, :prefix], x[:, :, start:end]], dim=2) for x in (query, key, value))
+        out = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout, is_causal=True, scale=scaling, enable_gqa=gqa)
+        outs.append(out if start == prefix else out[:, :, prefix:])                  # (1, heads, tokens, d)
+    return torch.cat(outs, dim=2).transpose(1, 2).contiguous(), None                  # (1, T, heads, d), as transformers returns it
+
+def _register_segments():
+    from transformers import AttentionInterface
+    from transformers.masking_utils import ALL_MASK_ATTENTION_FUNCTIONS, sdpa_mask
+    AttentionInterface.register(SEGMENTS, segment_attention)
+    ALL_MASK_ATTENTION_FUNCTIONS.register(SEGMENTS, sdpa_mask)     # calls without segments get sdpa's masks too
+
+def _base_model(model):
+    return model.get_base_model() if hasattr(model, "get_base_model") else model
+
+def uses_segments(model) -> bool:
+    "Whether `model` (through a peft wrapper) runs `segment_attention`, and so takes `pack(..., segments=True)`."
+    return getattr(_base_model(model).config, "_attn_implementation", None) == SEGMENTS
+
+def _common_prefix(input_ids, prompt_lengths, n_prompt: int) -> int:
+    """How many leading tokens all left-padded prompts share (0 for one row), leaving each row at least its last prompt
+    token: input_ids (B, P + R), prompt_lengths (B,)."""
+    import torch
+    longest = int(prompt_lengths.min()) - 1
+    if len(input_ids) < 2 or longest <= 0: return 0
+    columns = (n_prompt - prompt_lengths)[:, None] + torch.arange(longest, device=input_ids.device)[None]   # (B, longest)
+    heads = input_ids.gather(1, columns)
+    return int((heads == heads[:1]).all(dim=0).long().cumprod(dim=0).sum())
+
+def pack(input_ids, attention_mask, n_response: int, segments: bool = False) -> dict:
+    """The padding-free layout of a batch of (left-padded prompt, right-padded response) rows: every row's real tokens
+    one after another in a single row `ids` (1, T), their `positions` (1, T) counting from 0 where a sequence starts,
+    and `index` (B, R), the packed position whose hidden state predicts each response token (response padding points at
+    its row's last real token; the response mask drops it). Also `keep` (B, P + R), the tokens laid into the pack, and
+    `where` (B, P + R), the packed position of each real token.
+
+    Without `segments`, the positions restarting at 0 are what keeps the sequences apart: transformers turns them into a
+    block-diagonal causal mask. With `segments` (a model running `segment_attention`), the prompts' common prefix (a
+    chat template's system prompt) is laid down once, at the front, each row's own tokens follow with positions that
+    continue from it, and `segments` = (prefix length, each row's [start, end)) tells the attention what sees what."""
+    import torch
+    real = attention_mask.bool()                                                    # (B, L), L = P + R
+    rows, width = real.shape
+    n_prompt = width - n_response                                                   # P
+    rank = attention_mask.cumsum(dim=1) - 1                                         # (B, L) each token's place in its sequence
+    prompt_lengths, lengths = real[:, :n_prompt].sum(dim=1), real.sum(dim=1)        # (B,) each
+    prefix = _common_prefix(input_ids, prompt_lengths, n_prompt) if segments else 0
+    first_row = torch.arange(rows, device=real.device)[:, None] == 0
+    keep = real & ((rank >= prefix) | first_row)                                     # (B, L): row 0 whole, the others past the prefix
+    packed_at = keep.flatten().cumsum(dim=0).view_as(keep) - 1                      # (B, L) where each kept token lands
+    where = torch.where(keep, packed_at, rank.clamp(min=0)) * real                   # a row's prefix token is row 0's
+    steps = torch.arange(n_response, device=real.device)[None]                      # (1, R)
+    predicting = torch.minimum(prompt_lengths[:, None] - 1 + steps, (lengths - 2)[:, None])   # (B, R) rank of the predicting token
+    index = where.gather(1, (n_prompt - prompt_lengths)[:, None] + predicting)       # (B, R)
+    out = {"ids": input_ids[keep][None], "positions": rank[keep][None], "index": index, "keep": keep, "where": where,
+           "real": real, "segments": None}
+    if segments:
+        ends = prefix + (lengths - prefix).cumsum(dim=0)                             # (B,)
+        out["segments"] = (prefix, tuple(zip((ends - lengths + prefix).tolist(), ends.tolist())))
+    return out
+
+def _per_row(packed_states, packed: dict):
+    "Packed states (1, T, H) back to rows (B, P + R, H) aligned with the batch `packed` came from, zeros at padding."
+    return packed_states[0][packed["where"]].masked_fill(~packed["real"][..., None], 0)   # (B, L, H)
 
 def _causal_parts(model):
     "(trunk, head) of a causal LM or a sequence classifier, through a peft wrapper (whose adapters live in the trunk)."
@@ -275,13 +346,16 @@ def trunk_hidden(model, packed: dict, entering=None, start: int = 0, keep: int =
     """The trunk's last hidden state (1, T, H) over a pack (`pack`), and the hidden states (1, T, H) entering block `keep`
     (None for `keep=0`). With `entering`, the hidden states (1, T, H) entering block `start`, the forward begins there."""
     trunk = _causal_parts(model)[0]
+    if packed["segments"] is not None and not uses_segments(model):
+        raise ValueError("a pack with segments needs a model running segment_attention (see uses_segments).")
+    extra = {} if packed["segments"] is None else {"segments": packed["segments"]}
     kept, hook = {}, None
     def keep_input(block, args, kwargs): kept["in"] = args[0] if args else kwargs["hidden_states"]
     if keep: hook = getattr(trunk, _blocks_name(trunk))[keep].register_forward_pre_hook(keep_input, with_kwargs=True)
     try:
-        if entering is None: out = trunk(input_ids=packed["ids"], position_ids=packed["positions"], use_cache=False)
+        if entering is None: out = trunk(input_ids=packed["ids"], position_ids=packed["positions"], use_cache=False, **extra)
         else:
-            with _starting_at(trunk, start): out = trunk(inputs_embeds=entering, position_ids=packed["positions"], use_cache=False)
+            with _starting_at(trunk, start): out = trunk(inputs_embeds=entering, position_ids=packed["positions"], use_cache=False, **extra)
     finally:
         if hook is not None: hook.remove()
     return out.last_hidden_state, kept.get("in")
@@ -291,6 +365,35 @@ def response_hidden(model, packed: dict, entering=None, start: int = 0):
     with `entering` (1, T, H), the hidden states entering block `start`, the forward runs from that block (`frozen_blocks`)."""
     hidden = trunk_hidden(model, packed, entering, start)[0]                        # (1, T, H)
     return hidden[0][packed["index"]]                                               # (B, R, H)
+
+def _token_gap(got, want, real) -> float:
+    "The largest relative gap ‖got − want‖ / ‖want‖ over the real tokens of two (B, L, H) row layouts."
+    return float(((got - want).norm(dim=-1) / want.norm(dim=-1).clamp(min=1e-12))[real].max())
+
+def use_segment_attention(checked, input_ids, attention_mask, also=()) -> bool:
+    """Switch the models `checked` (None skipped) and `also` to `segment_attention` if, on this batch of prompts (ids and
+    mask (B, P)), each model checked computes over a shared-prefix pack what its own attention computes over the plain
+    pack: every token's last hidden state within 1e-4 of it (relative). Else nothing changes. Returns whether they switched.
+    A model that cannot take the attention, or whose attention does more than causal sdpa (a sliding window, say), fails."""
+    import torch
+    checked = [m for m in checked if m is not None]
+    before = [_base_model(m).config._attn_implementation for m in checked]
+    plain, shared = pack(input_ids, attention_mask, 1), pack(input_ids, attention_mask, 1, segments=True)
+    _register_segments()
+    agree = True
+    try:
+        for model in checked:
+            with torch.no_grad(): want = _per_row(trunk_hidden(model, plain)[0], plain)          # (B, P, H)
+            _base_model(model).set_attn_implementation(SEGMENTS)
+            with torch.no_grad(): got = _per_row(trunk_hidden(model, shared)[0], shared)
+            agree = agree and _token_gap(got, want, plain["real"]) <= 1e-4
+    except (ValueError, TypeError, NotImplementedError, RuntimeError): agree = False
+    if not agree:
+        for model, implementation in zip(checked, before): _base_model(model).set_attn_implementation(implementation)
+        return False
+    for model in also:
+        if model is not None: _base_model(model).set_attn_implementation(SEGMENTS)
+    return True
 
 
 # %% ../nbs/07b_policy.ipynb #c98eb0c3
@@ -304,10 +407,15 @@ class ActorCritic(_torch_nn().Module):
         super().__init__()
         self.policy, self.value_head, self.value_model = policy, value_head, value_model
 
+    @property
+    def segments(self) -> bool:
+        "Whether the policy and a value model both run `segment_attention` (then every pack shares the prompts' prefix)."
+        return uses_segments(self.policy) and (self.value_model is None or uses_segments(self.value_model))
+
     def forward(self, input_ids, attention_mask, n_response: int, entering=None, start: int = 0):
         "With `entering` (B, P + R, H), what enters block `start` for each row (`prefix_reuse`), the forward begins there."
-        packed = pack(input_ids, attention_mask, n_response)
-        if entering is not None: entering = entering[attention_mask.bool()][None]   # (1, T, H), packed like the tokens
+        packed = pack(input_ids, attention_mask, n_response, self.segments)
+        if entering is not None: entering = entering[packed["keep"]][None]         # (1, T, H), packed like the tokens
         hidden = response_hidden(self.policy, packed, entering, start)      # (B, R, H)
         logits = _causal_parts(self.policy)[1](hidden)                       # (B, R, V): the hidden state at t predicts token t+1
         return logits, self._values(hidden, packed)
@@ -318,18 +426,18 @@ class ActorCritic(_torch_nn().Module):
 
     def values(self, input_ids, attention_mask, n_response: int, hidden=None):
         "Values (B, R) alone: a value head reads the policy's `hidden` states (B, R, H) where given; a value model runs its own forward."
-        packed = pack(input_ids, attention_mask, n_response)
+        packed = pack(input_ids, attention_mask, n_response, self.segments)
         if hidden is None and self.value_head is not None: hidden = response_hidden(self.policy, packed)
         return self._values(hidden, packed)
 
 def reference_logits(model, input_ids, attention_mask, n_response: int, keep: int = 0):
-    """Logits (B, R, V) of the response tokens under `model` (the reference), no gradient, and the hidden states (1, T, H)
-    entering block `keep` (None for `keep=0`), from which later passes over these rows can begin (`prefix_reuse`)."""
+    """Logits (B, R, V) of the response tokens under `model` (the reference), no gradient, and each row's hidden states
+    (B, P + R, H) entering block `keep` (None for `keep=0`), from which later passes over these rows can begin (`prefix_reuse`)."""
     import torch
-    packed = pack(input_ids, attention_mask, n_response)
+    packed = pack(input_ids, attention_mask, n_response, uses_segments(model))
     with torch.no_grad():
         hidden, kept = trunk_hidden(model, packed, keep=keep)                       # (1, T, H) each
-        return _causal_parts(model)[1](hidden[0][packed["index"]]), kept
+        return _causal_parts(model)[1](hidden[0][packed["index"]]), None if kept is None else _per_row(kept, packed)
 
 def _tokenizer(path):
     "The base's tokenizer, left-padding, with a pad token distinct from EOS (SmolLM2's pad is its EOS)."
@@ -412,18 +520,13 @@ def prefix_reuse(policy, reference, input_ids, attention_mask, autocast=contextl
     name = _blocks_name(trunk)
     start = frozen_blocks(policy) if reference is not None and name else 0
     if not 0 < start < len(getattr(trunk, name)): return 0                     # a block above the frozen ones must train
-    packed = pack(input_ids, attention_mask, 1)
+    packed = pack(input_ids, attention_mask, 1, uses_segments(policy) and uses_segments(reference))
     with torch.no_grad(), autocast():
         full = trunk_hidden(policy, packed)[0]
         entering = trunk_hidden(reference, packed, keep=start)[1]
         resumed = trunk_hidden(policy, packed, entering, start)[0]
     return start if (resumed - full).abs().max() <= 1e-5 * full.abs().max() else 0
 
-def _per_row(packed_states, attention_mask):
-    "Packed states (1, T, H) back to rows (b, L, H) aligned with `attention_mask` (b, L), zeros at padding."
-    rows = packed_states.new_zeros(*attention_mask.shape, packed_states.shape[-1])
-    rows[attention_mask.bool()] = packed_states[0]
-    return rows
 
 # %% ../nbs/07b_policy.ipynb #04f4ea87
 from typing import Any, NamedTuple
@@ -537,11 +640,11 @@ def ppo_step(ac, reference, optimizer, scheduler, tokenizer, reward_model, promp
     with torch.no_grad(), autocast():
         with _reference(unwrapped, reference) as ref_model:
             for rows in chunks:
-                logits, kept = reference_logits(ref_model, input_ids[rows], attention_mask[rows], n_response, keep=first_block)   # (b, R, V); (1, T, H) or None
+                logits, kept = reference_logits(ref_model, input_ids[rows], attention_mask[rows], n_response, keep=first_block)   # (b, R, V); (b, P + R, H) or None
                 ref_logprobs.append(token_logprobs(logits, response_ids[rows], config.temperature, entropy=False)[0])
                 if first_block:
                     if entering is None: entering = kept.new_zeros(*input_ids.shape, kept.shape[-1])   # (B, P + R, H)
-                    entering[rows] = _per_row(kept, attention_mask[rows])
+                    entering[rows] = kept
         for rows in chunks:
             if from_sampler:
                 old_logprobs.append(sampled.sampler["logprobs"][rows]); entropy.append(sampled.sampler["entropy"][rows])
@@ -717,6 +820,7 @@ def _train_ppo(folder: Path, out: Path, config: PolicyConfig, reward_model, devi
                                    field="policy.max_prompt_length", fix="raise max_prompt_length.")
     heldout = prompts["test"][:config.eval_prompts]
     probe = [t.to(accelerator.device) for t in left_pad(query[:2], tokenizer.pad_token_id)]   # two training prompts
+    segments = config.segment_attention and use_segment_attention([ac.policy, ac.value_model], *probe, also=[reference])
     first_block = prefix_reuse(ac.policy, reference, *probe, accelerator.autocast) if config.reuse_frozen_blocks else 0   # where passes begin
 
     params = [p for p in ac.parameters() if p.requires_grad]
@@ -764,7 +868,7 @@ def _train_ppo(folder: Path, out: Path, config: PolicyConfig, reward_model, devi
     return {"policy": policy, "tokenizer": tokenizer, "log": log, "evals": evals, "work": work, "bf16": bf16, "device": device,
             "trainable_parameters": int(sum(p.numel() for p in params)),
             "extra": {"value_model": config.value_model, "prompts_too_long": len(too_long), "train_prompts": len(train),
-                      "frozen_blocks_reused": first_block}}
+                      "frozen_blocks_reused": first_block, "segment_attention": segments}}
 
 # %% ../nbs/07b_policy.ipynb #2d1b06b2
 _TRL_KEYS = {"reward": "reward", "reward_std": "reward_std", "kl": "kl", "entropy": "entropy", "clip_ratio/region_mean": "clip_fraction",
