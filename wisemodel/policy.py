@@ -370,11 +370,12 @@ def _token_gap(got, want, real) -> float:
     "The largest relative gap ‖got − want‖ / ‖want‖ over the real tokens of two (B, L, H) row layouts."
     return float(((got - want).norm(dim=-1) / want.norm(dim=-1).clamp(min=1e-12))[real].max())
 
-def use_segment_attention(checked, input_ids, attention_mask, also=()) -> bool:
+def use_segment_attention(checked, input_ids, attention_mask, also=(), autocast=contextlib.nullcontext, tolerance: float = 1e-4) -> bool:
     """Switch the models `checked` (None skipped) and `also` to `segment_attention` if, on this batch of prompts (ids and
     mask (B, P)), each model checked computes over a shared-prefix pack what its own attention computes over the plain
-    pack: every token's last hidden state within 1e-4 of it (relative). Else nothing changes. Returns whether they switched.
-    A model that cannot take the attention, or whose attention does more than causal sdpa (a sliding window, say), fails."""
+    pack: every token's last hidden state within `tolerance` of it (relative; under bf16 `autocast`, allow for its
+    rounding). Else nothing changes. Returns whether they switched. A model that cannot take the attention, or whose
+    attention does more than causal sdpa (a sliding window, say), fails."""
     import torch
     checked = [m for m in checked if m is not None]
     before = [_base_model(m).config._attn_implementation for m in checked]
@@ -383,10 +384,10 @@ def use_segment_attention(checked, input_ids, attention_mask, also=()) -> bool:
     agree = True
     try:
         for model in checked:
-            with torch.no_grad(): want = _per_row(trunk_hidden(model, plain)[0], plain)          # (B, P, H)
+            with torch.no_grad(), autocast(): want = _per_row(trunk_hidden(model, plain)[0], plain).float()   # (B, P, H)
             _base_model(model).set_attn_implementation(SEGMENTS)
-            with torch.no_grad(): got = _per_row(trunk_hidden(model, shared)[0], shared)
-            agree = agree and _token_gap(got, want, plain["real"]) <= 1e-4
+            with torch.no_grad(), autocast(): got = _per_row(trunk_hidden(model, shared)[0], shared).float()
+            agree = agree and _token_gap(got, want, plain["real"]) <= tolerance
     except (ValueError, TypeError, NotImplementedError, RuntimeError): agree = False
     if not agree:
         for model, implementation in zip(checked, before): _base_model(model).set_attn_implementation(implementation)
@@ -821,6 +822,8 @@ def _train_ppo(folder: Path, out: Path, config: PolicyConfig, reward_model, devi
     heldout = prompts["test"][:config.eval_prompts]
     probe = [t.to(accelerator.device) for t in left_pad(query[:2], tokenizer.pad_token_id)]   # two training prompts
     segments = config.segment_attention and use_segment_attention([ac.policy, ac.value_model], *probe, also=[reference])
+    if config.segment_attention and reward_model is not None and not reward_model.segments:   # score packed too, if it agrees
+        reward_model.use_segment_attention([p["prompt"] for p in train[:2]], ["", ""])
     first_block = prefix_reuse(ac.policy, reference, *probe, accelerator.autocast) if config.reuse_frozen_blocks else 0   # where passes begin
 
     params = [p for p in ac.parameters() if p.requires_grad]
@@ -868,7 +871,8 @@ def _train_ppo(folder: Path, out: Path, config: PolicyConfig, reward_model, devi
     return {"policy": policy, "tokenizer": tokenizer, "log": log, "evals": evals, "work": work, "bf16": bf16, "device": device,
             "trainable_parameters": int(sum(p.numel() for p in params)),
             "extra": {"value_model": config.value_model, "prompts_too_long": len(too_long), "train_prompts": len(train),
-                      "frozen_blocks_reused": first_block, "segment_attention": segments}}
+                      "frozen_blocks_reused": first_block, "segment_attention": segments,
+                      "reward_segment_attention": bool(reward_model is not None and reward_model.segments)}}
 
 # %% ../nbs/07b_policy.ipynb #2d1b06b2
 _TRL_KEYS = {"reward": "reward", "reward_std": "reward_std", "kl": "kl", "entropy": "entropy", "clip_ratio/region_mean": "clip_fraction",
