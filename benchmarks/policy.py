@@ -22,8 +22,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 TRL_VERSION = "1.12.0"
-# Our variants: the default (value head on the policy, activation checkpointing), the same without checkpointing, a
-# value model initialised from the reward model (TRL's design), and LoRA (reference = adapter off). TRL's PPOTrainer has
+# Our variants: the default (value head on the policy, activation checkpointing, segment attention), the same without
+# checkpointing, the same without segment attention (in policy and reward model), a value model initialised from the
+# reward model (TRL's design), and LoRA (reference = adapter off). TRL's PPOTrainer has
 # a separate value model always; it runs as configured (its PPOConfig says gradient_checkpointing=True, but PPOTrainer
 # never applies it: the child records what the model really does), with checkpointing switched on by hand on policy
 # and critic, and with LoRA. Each of ours is compared with the TRL runs of the same design: (name, kind, config, the

@@ -103,10 +103,10 @@ class PolicyConfig(BaseModel):
 __all__ = ['ALGORITHMS', 'SEGMENTS', 'PolicyConfig', 'load_prompts', 'left_pad', 'response_mask', 'position_ids', 'whiten',
            'token_logprobs', 'kl_per_token', 'gae', 'explained_variance', 'ppo_losses', 'AdaptiveKL',
            'segment_attention', 'uses_segments', 'pack', 'frozen_blocks', 'trunk_hidden', 'response_hidden',
-           'use_segment_attention', 'ActorCritic', 'reference_logits', 'frozen_bf16', 'load_policy_models',
-           'prefix_reuse', 'encode_prompts', 'Rollout', 'rollout', 'decode_responses', 'score_responses',
-           'uses_sampler_logprobs', 'ppo_step', 'heldout_reward', 'plot_training', 'train_policy', 'model_card',
-           'toy_synth', 'learning_curve', 'plot_learning_curve']
+           'use_segment_attention', 'reward_segment_attention', 'ActorCritic', 'reference_logits', 'frozen_bf16',
+           'load_policy_models', 'prefix_reuse', 'encode_prompts', 'Rollout', 'rollout', 'decode_responses',
+           'score_responses', 'uses_sampler_logprobs', 'ppo_step', 'heldout_reward', 'plot_training', 'train_policy',
+           'model_card', 'toy_synth', 'learning_curve', 'plot_learning_curve']
 
 # %% ../nbs/07b_policy.ipynb #706573ef
 def _synth_folder(data) -> Path:
@@ -394,6 +394,42 @@ def use_segment_attention(checked, input_ids, attention_mask, also=(), autocast=
         return False
     for model in also:
         if model is not None: _base_model(model).set_attn_implementation(SEGMENTS)
+    return True
+
+def _score_packed(model, ids: list[list[int]], pad_id: int, batch_size: int, bf16: bool = False) -> np.ndarray:
+    """`wisemodel.reward._score_ids` for a model running `segment_attention`: each batch's rows end to end in one pass,
+    their common prefix (the chat template's system prompt) once, the score head on each row's last token."""
+    import torch
+    order = np.argsort([len(x) for x in ids], kind="stable")
+    scores = np.zeros(len(ids), dtype=np.float32)
+    device = next(model.parameters()).device
+    with torch.no_grad(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+        for start in range(0, len(ids), batch_size):
+            idx = order[start:start + batch_size]
+            input_ids, mask = (t.to(device) for t in left_pad([ids[i] for i in idx], pad_id))   # (b, L) each
+            packed = pack(input_ids, mask, 0, segments=True)
+            hidden = trunk_hidden(model, packed)[0][0]                                      # (T, H)
+            scores[idx] = model.score(hidden[packed["where"][:, -1]])[:, 0].float().cpu().numpy()   # last token of each row
+    return scores
+
+def reward_segment_attention(reward_model, prompts, responses) -> bool:
+    """Make a `RewardModel` score packed from now on (`_score_packed`), if on these pairs (two or more, sharing a prompt
+    prefix) it gives the scores it gives padded (within 1e-4, relative; 2e-2 when it scores under bf16, which rounds
+    differently in each layout); else change nothing. Returns whether it switched."""
+    import torch
+    from wisemodel.reward import _encode, _score_ids
+    rm = reward_model
+    if not hasattr(rm.model, "score") or len(prompts) < 2: return False
+    ids, pad, tolerance = _encode(rm.tokenizer, prompts, responses, rm.max_length), rm.tokenizer.pad_token_id, 2e-2 if rm.bf16 else 1e-4
+    padded = _score_ids(rm.model, ids, pad, len(ids), bf16=rm.bf16)
+    device = next(rm.model.parameters()).device
+    before = _base_model(rm.model).config._attn_implementation
+    autocast = lambda: torch.autocast(device.type, dtype=torch.bfloat16, enabled=rm.bf16)
+    if not use_segment_attention([rm.model], *(t.to(device) for t in left_pad(ids, pad)), autocast=autocast, tolerance=tolerance): return False
+    packed = _score_packed(rm.model, ids, pad, len(ids), bf16=rm.bf16)
+    if np.abs(packed - padded).max() > tolerance * max(1.0, float(np.abs(padded).max())):
+        _base_model(rm.model).set_attn_implementation(before); return False
+    rm.packed = _score_packed
     return True
 
 
@@ -822,8 +858,8 @@ def _train_ppo(folder: Path, out: Path, config: PolicyConfig, reward_model, devi
     heldout = prompts["test"][:config.eval_prompts]
     probe = [t.to(accelerator.device) for t in left_pad(query[:2], tokenizer.pad_token_id)]   # two training prompts
     segments = config.segment_attention and use_segment_attention([ac.policy, ac.value_model], *probe, also=[reference])
-    if config.segment_attention and reward_model is not None and not reward_model.segments:   # score packed too, if it agrees
-        reward_model.use_segment_attention([p["prompt"] for p in train[:2]], ["", ""])
+    if config.segment_attention and reward_model is not None and reward_model.packed is None:   # score packed too, if it agrees
+        reward_segment_attention(reward_model, [p["prompt"] for p in train[:2]], ["", ""])
     first_block = prefix_reuse(ac.policy, reference, *probe, accelerator.autocast) if config.reuse_frozen_blocks else 0   # where passes begin
 
     params = [p for p in ac.parameters() if p.requires_grad]
@@ -872,7 +908,7 @@ def _train_ppo(folder: Path, out: Path, config: PolicyConfig, reward_model, devi
             "trainable_parameters": int(sum(p.numel() for p in params)),
             "extra": {"value_model": config.value_model, "prompts_too_long": len(too_long), "train_prompts": len(train),
                       "frozen_blocks_reused": first_block, "segment_attention": segments,
-                      "reward_segment_attention": bool(reward_model is not None and reward_model.segments)}}
+                      "reward_segment_attention": bool(reward_model is not None and reward_model.packed is not None)}}
 
 # %% ../nbs/07b_policy.ipynb #2d1b06b2
 _TRL_KEYS = {"reward": "reward", "reward_std": "reward_std", "kl": "kl", "entropy": "entropy", "clip_ratio/region_mean": "clip_fraction",

@@ -239,22 +239,6 @@ def _score_ids(model, ids: list[list[int]], pad_id: int, batch_size: int, progre
             scores[idx] = logits[:, 0].float().cpu().numpy()
     return scores
 
-def _score_packed(model, ids: list[list[int]], pad_id: int, batch_size: int, bf16: bool = False) -> np.ndarray:
-    """`_score_ids` for a model running `wisemodel.policy.segment_attention`: each batch's rows end to end in one pass, their
-    common prefix (the chat template's system prompt) once, the score head on each row's last token."""
-    import torch
-    from wisemodel.policy import left_pad, pack, trunk_hidden
-    order = np.argsort([len(x) for x in ids], kind="stable")
-    scores = np.zeros(len(ids), dtype=np.float32)
-    device = next(model.parameters()).device
-    with torch.no_grad(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-        for start in range(0, len(ids), batch_size):
-            idx = order[start:start + batch_size]
-            input_ids, mask = (t.to(device) for t in left_pad([ids[i] for i in idx], pad_id))   # (b, L) each
-            packed = pack(input_ids, mask, 0, segments=True)
-            hidden = trunk_hidden(model, packed)[0][0]                                      # (T, H)
-            scores[idx] = model.score(hidden[packed["where"][:, -1]])[:, 0].float().cpu().numpy()   # last token of each row
-    return scores
 
 # %% ../nbs/07a_reward.ipynb #93bc32bf
 _REWARD_FILE = "wisemodel_reward.json"
@@ -637,7 +621,7 @@ class RewardModel:
     "A trained reward model: r(prompt, response) -> float, for PPO and evaluation."
     def __init__(self, model, tokenizer, record: dict, folder: Path | None = None, bf16: bool = False):
         self.model, self.tokenizer, self.record, self.folder, self.bf16 = model.eval(), tokenizer, record, folder, bf16
-        self.segments = False            # scored packed, with segment attention (`use_segment_attention`)
+        self.packed = None               # a packed scorer, set by `wisemodel.policy.reward_segment_attention` where it agrees
         self.max_length = int(record.get("config", {}).get("max_length", 1024))
 
     @classmethod
@@ -665,26 +649,8 @@ class RewardModel:
         "Rewards of (prompt, response) pairs, batched and padded; prompts are strings or message lists."
         if len(prompts) != len(responses): raise InputError(f"{len(prompts)} prompts but {len(responses)} responses.")
         ids = _encode(self.tokenizer, prompts, responses, self.max_length)
-        if self.segments: return _score_packed(self.model, ids, self.tokenizer.pad_token_id, batch_size, bf16=self.bf16)
+        if self.packed is not None: return self.packed(self.model, ids, self.tokenizer.pad_token_id, batch_size, bf16=self.bf16)
         return _score_ids(self.model, ids, self.tokenizer.pad_token_id, batch_size, progress, bf16=self.bf16)
-
-    def use_segment_attention(self, prompts, responses) -> bool:
-        """Score packed from now on, each batch's common prefix once (`wisemodel.policy.segment_attention`), if on these
-        pairs (two or more, sharing a prompt prefix) the model gives the scores it gives padded (within 1e-4, relative;
-        2e-2 when scoring under bf16, which rounds differently in each layout); else change nothing. Returns whether it switched."""
-        import torch
-        from wisemodel.policy import _base_model, left_pad, use_segment_attention
-        if not hasattr(self.model, "score") or len(prompts) < 2: return False
-        ids, pad, tolerance = _encode(self.tokenizer, prompts, responses, self.max_length), self.tokenizer.pad_token_id, 2e-2 if self.bf16 else 1e-4
-        padded = _score_ids(self.model, ids, pad, len(ids), bf16=self.bf16)
-        device = next(self.model.parameters()).device
-        before = _base_model(self.model).config._attn_implementation
-        autocast = lambda: torch.autocast(device.type, dtype=torch.bfloat16, enabled=self.bf16)
-        if not use_segment_attention([self.model], *(t.to(device) for t in left_pad(ids, pad)), autocast=autocast, tolerance=tolerance): return False
-        packed = _score_packed(self.model, ids, pad, len(ids), bf16=self.bf16)
-        self.segments = bool(np.abs(packed - padded).max() <= tolerance * max(1.0, float(np.abs(padded).max())))
-        if not self.segments: _base_model(self.model).set_attn_implementation(before)
-        return self.segments
 
     def score(self, prompt, response) -> float:
         "The reward of one response to `prompt`."
