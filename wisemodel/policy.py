@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .core import (InputError, atomic_dir, atomic_write_json, atomic_write_text, environment_info,
                             input_error_from_validation, read_json, standard_error as _sem)
-from .reward import DEFAULT_BASE, _base_path, _blocks_name, _check_out, _transformer_blocks, _trunk, device_and_bf16
+from .reward import DEFAULT_BASE, _base_model, _base_path, _blocks_name, _check_out, _transformer_blocks, _trunk, device_and_bf16
 
 ALGORITHMS = ("ppo", "grpo", "rloo", "dpo")
 
@@ -265,9 +265,6 @@ def _register_segments():
     AttentionInterface.register(SEGMENTS, segment_attention)
     ALL_MASK_ATTENTION_FUNCTIONS.register(SEGMENTS, sdpa_mask)     # calls without segments get sdpa's masks too
 
-def _base_model(model):
-    return model.get_base_model() if hasattr(model, "get_base_model") else model
-
 def uses_segments(model) -> bool:
     "Whether `model` (through a peft wrapper) runs `segment_attention`, and so takes `pack(..., segments=True)`."
     return getattr(_base_model(model).config, "_attn_implementation", None) == SEGMENTS
@@ -320,8 +317,7 @@ def _per_row(packed_states, packed: dict):
 
 def _causal_parts(model):
     "(trunk, head) of a causal LM or a sequence classifier, through a peft wrapper (whose adapters live in the trunk)."
-    inner = model.get_base_model() if hasattr(model, "get_base_model") else model
-    return _trunk(model), inner.get_output_embeddings()
+    return _trunk(model), _base_model(model).get_output_embeddings()
 
 def frozen_blocks(model) -> int:
     """How many of `model`'s lowest transformer blocks train nothing, with the embeddings below them (0 where the embeddings
@@ -563,7 +559,6 @@ def prefix_reuse(policy, reference, input_ids, attention_mask, autocast=contextl
         entering = trunk_hidden(reference, packed, keep=start)[1]
         resumed = trunk_hidden(policy, packed, entering, start)[0]
     return start if (resumed - full).abs().max() <= 1e-5 * full.abs().max() else 0
-
 
 # %% ../nbs/07b_policy.ipynb #04f4ea87
 from typing import Any, NamedTuple

@@ -239,7 +239,6 @@ def _score_ids(model, ids: list[list[int]], pad_id: int, batch_size: int, progre
             scores[idx] = logits[:, 0].float().cpu().numpy()
     return scores
 
-
 # %% ../nbs/07a_reward.ipynb #93bc32bf
 _REWARD_FILE = "wisemodel_reward.json"
 
@@ -375,9 +374,13 @@ def _trl_train(model, tokenizer, data, config: RewardConfig, bf16: bool, device:
 class _Stop(Exception):
     "Raised by a hook to end a forward pass once it has what it needs."
 
+def _base_model(model):
+    "The model inside a peft wrapper (the model itself when it has none)."
+    return model.get_base_model() if hasattr(model, "get_base_model") else model
+
 def _trunk(model):
     "The transformer trunk of a causal LM or a sequence classifier (through a peft wrapper): embeddings, blocks, final norm."
-    inner = model.get_base_model() if hasattr(model, "get_base_model") else model
+    inner = _base_model(model)
     return getattr(inner, inner.base_model_prefix)
 
 def _blocks_name(trunk) -> str | None:
