@@ -64,6 +64,7 @@ class PolicyConfig(BaseModel):
     gradient_checkpointing: bool = True      # recompute activations in the backward pass (see "Memory, measured" under The models)
     reuse_frozen_blocks: bool = True         # with train_layers: passes after the reference's begin at the first trained block
     segment_attention: bool = True           # passes over a pack attend per sequence, the prompts' common prefix computed once
+    packed_prefill: bool = True              # with segment attention, sampling prefills the prompts as one such pack (no padding)
     threads: Optional[int] = Field(None, ge=1)
     # evaluation and bookkeeping
     eval_prompts: int = Field(16, ge=0)      # held-out (test) prompts scored before and after training
@@ -104,9 +105,9 @@ __all__ = ['ALGORITHMS', 'SEGMENTS', 'PolicyConfig', 'load_prompts', 'left_pad',
            'token_logprobs', 'kl_per_token', 'gae', 'explained_variance', 'ppo_losses', 'AdaptiveKL',
            'segment_attention', 'uses_segments', 'pack', 'frozen_blocks', 'trunk_hidden', 'response_hidden',
            'use_segment_attention', 'reward_segment_attention', 'ActorCritic', 'reference_logits', 'frozen_bf16',
-           'load_policy_models', 'prefix_reuse', 'encode_prompts', 'Rollout', 'rollout', 'decode_responses',
-           'score_responses', 'uses_sampler_logprobs', 'ppo_step', 'heldout_reward', 'plot_training', 'train_policy',
-           'model_card', 'toy_synth', 'learning_curve', 'plot_learning_curve']
+           'load_policy_models', 'prefix_reuse', 'encode_prompts', 'Rollout', 'prefill_cache', 'rollout',
+           'decode_responses', 'score_responses', 'uses_sampler_logprobs', 'ppo_step', 'heldout_reward',
+           'plot_training', 'train_policy', 'model_card', 'toy_synth', 'learning_curve', 'plot_learning_curve']
 
 # %% ../nbs/07b_policy.ipynb #706573ef
 def _synth_folder(data) -> Path:
@@ -581,17 +582,36 @@ class Rollout(NamedTuple):
     has_eos: Any
     sampler: Optional[dict] = None   # the sampler's own log-probabilities, entropies (B, R) and last hidden states (B, R, H)
 
+def prefill_cache(model, query_ids, query_mask):
+    """The KV cache of every prompt but its last token, left-padded like the prompts (B, P): what `generate`'s own prefill
+    computes before it samples the first token, from one forward over a pack (`pack(..., segments=True)`) where the
+    prompts' common prefix runs once and no padding runs at all. Each block's keys and values (1, heads, T, d) are gathered
+    back into rows (B, heads, P − 1, d), zeros at padding (masked, as the prompts' attention mask says). None for a model
+    without segment attention, or a prompt of one token (nothing to cache)."""
+    import torch
+    from transformers import DynamicCache
+    if not uses_segments(model) or int(query_mask.sum(dim=1).min()) < 2: return None
+    packed = pack(query_ids[:, :-1], query_mask[:, :-1], 0, segments=True)
+    out = _causal_parts(model)[0](input_ids=packed["ids"], position_ids=packed["positions"], use_cache=True, segments=packed["segments"])
+    padding = ~packed["real"][:, None, :, None]                                         # (B, 1, P − 1, 1)
+    rows = [tuple(x[0][:, packed["where"]].transpose(0, 1).masked_fill(padding, 0) for x in (layer.keys, layer.values))
+            for layer in out.past_key_values.layers]                                    # per block: keys, values (B, heads, P − 1, d)
+    return DynamicCache(ddp_cache_data=rows)
+
 def rollout(model, tokenizer, query: list[list[int]], config: PolicyConfig, seed: int, sampler: bool = False, hidden: bool = False) -> Rollout:
     """Sample one response per prompt. With `sampler`, also keep what the sampling pass computed anyway: the log-probability
     and entropy of each sampled token under the model that sampled it (from its logits at temperature), and with `hidden`
-    the last hidden state that predicted each token (for a value head) — π_old without a second forward pass."""
+    the last hidden state that predicted each token (for a value head) — π_old without a second forward pass. With
+    `packed_prefill` and a model running segment attention, `generate` continues from `prefill_cache` instead of
+    prefilling the padded prompts itself."""
     import torch
     device = next(model.parameters()).device
-    query_ids, query_mask = left_pad(query, tokenizer.pad_token_id)
+    query_ids, query_mask = (x.to(device) for x in left_pad(query, tokenizer.pad_token_id))
     torch.manual_seed(seed)
     was_training = model.training; model.eval()
     with torch.no_grad():
-        out = model.generate(input_ids=query_ids.to(device), attention_mask=query_mask.to(device), do_sample=True,
+        cache = prefill_cache(model, query_ids, query_mask) if config.packed_prefill else None
+        out = model.generate(input_ids=query_ids, attention_mask=query_mask, past_key_values=cache, do_sample=True,
                              max_new_tokens=config.max_new_tokens, temperature=config.temperature, top_p=config.top_p,
                              top_k=0, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id, use_cache=True,
                              return_dict_in_generate=True, output_logits=sampler, output_hidden_states=sampler and hidden)
@@ -606,7 +626,7 @@ def rollout(model, tokenizer, query: list[list[int]], config: PolicyConfig, seed
         stats = {"logprobs": logprobs, "entropy": entropy}
         if hidden:                # step t's last-layer hidden state at its last position predicted token t
             stats["hidden"] = torch.stack([layers[-1][:, -1] for layers in out.hidden_states[:width]], dim=1)   # (B, R, H)
-    return Rollout(query_ids.to(device), query_mask.to(device), response_ids, mask[:, :width], has_eos, stats)
+    return Rollout(query_ids, query_mask, response_ids, mask[:, :width], has_eos, stats)
 
 def decode_responses(tokenizer, response_ids, mask) -> list[str]:
     "The text of each response, up to its EOS."
