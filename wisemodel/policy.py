@@ -393,24 +393,16 @@ def use_segment_attention(checked, input_ids, attention_mask, also=(), autocast=
         if model is not None: _base_model(model).set_attn_implementation(SEGMENTS)
     return True
 
-def _score_packed(model, ids: list[list[int]], pad_id: int, batch_size: int, bf16: bool = False) -> np.ndarray:
-    """`wisemodel.reward._score_ids` for a model running `segment_attention`: each batch's rows end to end in one pass,
+def _packed_scores(model, rows: list[list[int]], pad_id: int, device):
+    """`wisemodel.reward._padded_scores` for a model running `segment_attention`: the batch's rows end to end in one pass,
     their common prefix (the chat template's system prompt) once, the score head on each row's last token."""
-    import torch
-    order = np.argsort([len(x) for x in ids], kind="stable")
-    scores = np.zeros(len(ids), dtype=np.float32)
-    device = next(model.parameters()).device
-    with torch.no_grad(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-        for start in range(0, len(ids), batch_size):
-            idx = order[start:start + batch_size]
-            input_ids, mask = (t.to(device) for t in left_pad([ids[i] for i in idx], pad_id))   # (b, L) each
-            packed = pack(input_ids, mask, 0, segments=True)
-            hidden = trunk_hidden(model, packed)[0][0]                                      # (T, H)
-            scores[idx] = model.score(hidden[packed["where"][:, -1]])[:, 0].float().cpu().numpy()   # last token of each row
-    return scores
+    input_ids, mask = (t.to(device) for t in left_pad(rows, pad_id))                  # (b, L) each
+    packed = pack(input_ids, mask, 0, segments=True)
+    hidden = trunk_hidden(model, packed)[0][0]                                          # (T, H)
+    return model.score(hidden[packed["where"][:, -1]])[:, 0]                            # (b,) from each row's last token
 
 def reward_segment_attention(reward_model, prompts, responses) -> bool:
-    """Make a `RewardModel` score packed from now on (`_score_packed`), if on these pairs (two or more, sharing a prompt
+    """Make a `RewardModel` score packed from now on (`_packed_scores`), if on these pairs (two or more, sharing a prompt
     prefix) it gives the scores it gives padded (within 1e-4, relative; 2e-2 when it scores under bf16, which rounds
     differently in each layout); else change nothing. Returns whether it switched."""
     import torch
@@ -423,10 +415,10 @@ def reward_segment_attention(reward_model, prompts, responses) -> bool:
     before = _base_model(rm.model).config._attn_implementation
     autocast = lambda: torch.autocast(device.type, dtype=torch.bfloat16, enabled=rm.bf16)
     if not use_segment_attention([rm.model], *(t.to(device) for t in left_pad(ids, pad)), autocast=autocast, tolerance=tolerance): return False
-    packed = _score_packed(rm.model, ids, pad, len(ids), bf16=rm.bf16)
+    packed = _score_ids(rm.model, ids, pad, len(ids), bf16=rm.bf16, scorer=_packed_scores)
     if np.abs(packed - padded).max() > tolerance * max(1.0, float(np.abs(padded).max())):
         _base_model(rm.model).set_attn_implementation(before); return False
-    rm.packed = _score_packed
+    rm.packed = _packed_scores
     return True
 
 

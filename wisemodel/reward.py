@@ -220,8 +220,18 @@ def _encode(tokenizer, prompts, responses, max_length: int) -> list[list[int]]:
            for p, r in zip(prompts, responses)]
     return [x[-max_length:] for x in ids]
 
+def _padded_scores(model, rows: list[list[int]], pad_id: int, device):
+    "The score of each token-id row of one batch (b,), the rows right-padded into (b, L)."
+    import torch
+    input_ids = torch.full((len(rows), max(map(len, rows))), pad_id, dtype=torch.long)
+    attention = torch.zeros_like(input_ids)
+    for row, x in enumerate(rows): input_ids[row, :len(x)] = torch.tensor(x); attention[row, :len(x)] = 1
+    return model(input_ids=input_ids.to(device), attention_mask=attention.to(device)).logits[:, 0]   # (b,)
+
 def _score_ids(model, ids: list[list[int]], pad_id: int, batch_size: int, progress: bool = False, desc: str = "scoring",
-               bf16: bool = False) -> np.ndarray:
+               bf16: bool = False, scorer=None) -> np.ndarray:
+    """The score of each token-id row, in batches of rows of similar length, each through `scorer(model, rows, pad_id,
+    device)`: `_padded_scores`, or the packed scorer a `RewardModel` holds (`wisemodel.policy.reward_segment_attention`)."""
     import torch
     from tqdm.auto import tqdm
     order = np.argsort([len(x) for x in ids], kind="stable")
@@ -230,13 +240,7 @@ def _score_ids(model, ids: list[list[int]], pad_id: int, batch_size: int, progre
     with torch.no_grad(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
         for start in tqdm(range(0, len(ids), batch_size), desc=desc, disable=not progress):
             idx = order[start:start + batch_size]
-            width = max(len(ids[i]) for i in idx)
-            input_ids = torch.full((len(idx), width), pad_id, dtype=torch.long)
-            attention = torch.zeros((len(idx), width), dtype=torch.long)
-            for row, i in enumerate(idx):
-                input_ids[row, :len(ids[i])] = torch.tensor(ids[i]); attention[row, :len(ids[i])] = 1
-            logits = model(input_ids=input_ids.to(device), attention_mask=attention.to(device)).logits  # (batch, 1)
-            scores[idx] = logits[:, 0].float().cpu().numpy()
+            scores[idx] = (scorer or _padded_scores)(model, [ids[i] for i in idx], pad_id, device).float().cpu().numpy()
     return scores
 
 # %% ../nbs/07a_reward.ipynb #93bc32bf
@@ -624,7 +628,7 @@ class RewardModel:
     "A trained reward model: r(prompt, response) -> float, for PPO and evaluation."
     def __init__(self, model, tokenizer, record: dict, folder: Path | None = None, bf16: bool = False):
         self.model, self.tokenizer, self.record, self.folder, self.bf16 = model.eval(), tokenizer, record, folder, bf16
-        self.packed = None               # a packed scorer, set by `wisemodel.policy.reward_segment_attention` where it agrees
+        self.packed = None               # a packed batch scorer (`_score_ids`' scorer), set by `wisemodel.policy.reward_segment_attention`
         self.max_length = int(record.get("config", {}).get("max_length", 1024))
 
     @classmethod
@@ -652,8 +656,7 @@ class RewardModel:
         "Rewards of (prompt, response) pairs, batched and padded; prompts are strings or message lists."
         if len(prompts) != len(responses): raise InputError(f"{len(prompts)} prompts but {len(responses)} responses.")
         ids = _encode(self.tokenizer, prompts, responses, self.max_length)
-        if self.packed is not None: return self.packed(self.model, ids, self.tokenizer.pad_token_id, batch_size, bf16=self.bf16)
-        return _score_ids(self.model, ids, self.tokenizer.pad_token_id, batch_size, progress, bf16=self.bf16)
+        return _score_ids(self.model, ids, self.tokenizer.pad_token_id, batch_size, progress, bf16=self.bf16, scorer=self.packed)
 
     def score(self, prompt, response) -> float:
         "The reward of one response to `prompt`."
