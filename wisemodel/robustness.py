@@ -288,9 +288,10 @@ def drop_one_sided(graph, min_t: float = 4.0, min_ratio: float = 3.0, min_judges
 LEADERSHIP_COLUMNS = ["context_id", "card_id", "confirmed_by", "confirmed", "can_lead"]
 
 def leadership(graph, min_confirm: int = 3) -> pd.DataFrame:
-    """Per context and card: `confirmed_by`, the participants who did not vote for it and judged it wiser than another card
-    of the context; `confirmed`, ≥ `min_confirm` of them; `can_lead`, confirmed, or no card of its context is (a context of
-    votes only, a count-only import: nobody to confirm anything, and the test is waived)."""
+    """Per context and card: `confirmed_by`, the participants who did not vote for it, judged it wiser than another card
+    of the context, and endorsed some other card too (voted for it, or judged it wiser): someone whose one act is a claim
+    for this card vouches for nothing else. `confirmed`, ≥ `min_confirm` of them; `can_lead`, confirmed, or no card of its
+    context is (a context of votes only, a count-only import: nobody to confirm anything, and the test is waived)."""
     s = _compile(graph)
     ctx = np.array(s.contexts, dtype=object)[s.node_ctx]
     card = s.card_ids.to_numpy(dtype=object)[s.node_card]
@@ -300,7 +301,10 @@ def leadership(graph, min_confirm: int = 3) -> pd.DataFrame:
     v = t.votes.dropna(subset=["participant_id"])
     voted = pd.MultiIndex.from_arrays([v["participant_id"].astype(object), v["card_id"].astype(object)])
     own = pd.MultiIndex.from_arrays([e["participant_id"].astype(object), e["to_card"].astype(object)]).isin(voted)
-    others = e[~own]
+    endorsed = pd.DataFrame({"p": pd.concat([v["participant_id"], e["participant_id"]]).astype(object).to_numpy(),
+                             "c": pd.concat([v["card_id"], e["to_card"]]).astype(object).to_numpy()}).drop_duplicates()
+    broad = endorsed["p"].value_counts().reindex(e["participant_id"].astype(object)).fillna(0).to_numpy() >= 2   # ≥ 2 distinct cards
+    others = e[~own & broad]
     n = others.groupby([others["context_id"].astype(object), others["to_card"].astype(object)])["participant_id"].nunique()
     confirmed_by = n.reindex(pd.MultiIndex.from_arrays([ctx, card])).fillna(0).to_numpy(dtype=int)
     confirmed = confirmed_by >= min_confirm
@@ -328,7 +332,7 @@ def drop_unconfirmed(graph, min_confirm: int = 3, lead: pd.DataFrame | None = No
         claims = sorted(map(list, set(zip(d["context_id"].astype(object), d["from_card"].astype(object), d["to_card"].astype(object)))))
         log.append(dict(defence="unconfirmed", cluster=-1, action="unconfirmed: wiser verdicts into it dropped", participants=who, size=len(who), weight=1.0,
                         claims=claims, example=f"wiser {x}: -> {c}",
-                        reason=f"{k} participant(s) who did not vote for {c} judged it wiser, fewer than {min_confirm}: "
+                        reason=f"{k} participant(s) who did not vote for {c} and endorsed some other card judged it wiser, fewer than {min_confirm}: "
                                f"its {len(d)} wiser verdict(s) dropped"))
     return _derive(graph, edges=e[~drop]), pd.DataFrame(log, columns=DEFEND_LOG_COLUMNS)
 
@@ -358,7 +362,7 @@ def robust_values(graph, h="inf", min_similarity: float = 0.4, min_support: int 
         moved = first.merge(ranked[ranked["rank"] == 1][["context_id", "card_id"]], on="context_id", suffixes=("", "_now"))
         for r in moved[moved["card_id"].astype(object) != moved["card_id_now"].astype(object)].itertuples(index=False):
             why = lead[(lead["context_id"] == r.context_id) & (lead["card_id"] == r.card_id)].iloc[0]
-            because = f"only {why.confirmed_by} participant(s) besides its voters hold it wiser (fewer than {confirm})"
+            because = f"only {why.confirmed_by} participant(s) besides its voters, each endorsing some other card too, hold it wiser (fewer than {confirm})"
             log = pd.concat([log, pd.DataFrame([dict(defence="leadership", cluster=-1, action="cannot lead: placed after the cards that can", participants=[], size=0,
                                                      weight=1.0, claims=[], example=f"{r.context_id}: {r.card_id} -> {r.card_id_now}",
                                                      reason=f"Γ ranks {r.card_id} first in {r.context_id}, but {because}; {r.card_id_now} leads")])],
