@@ -288,10 +288,11 @@ def drop_one_sided(graph, min_t: float = 4.0, min_ratio: float = 3.0, min_judges
 LEADERSHIP_COLUMNS = ["context_id", "card_id", "confirmed_by", "confirmed", "can_lead"]
 
 def leadership(graph, min_confirm: int = 3) -> pd.DataFrame:
-    """Per context and card: `confirmed_by`, the participants who did not vote for it, judged it wiser than another card
-    of the context, and endorsed some other card too (voted for it, or judged it wiser): someone whose one act is a claim
-    for this card vouches for nothing else. `confirmed`, ≥ `min_confirm` of them; `can_lead`, confirmed, or no card of its
-    context is (a context of votes only, a count-only import: nobody to confirm anything, and the test is waived)."""
+    """Per context and card: `confirmed_by`, the participants who voted for another card, not this one, and judged this
+    one wiser than another card of the context: their own choice went elsewhere, and they concede this card is wiser.
+    Someone who voted for nothing and claims for a card vouches for nothing else. `confirmed`, ≥ `min_confirm` of them;
+    `can_lead`, confirmed, or no card of its context is (a context of votes only, a count-only import: nobody to confirm
+    anything, and the test is waived)."""
     s = _compile(graph)
     ctx = np.array(s.contexts, dtype=object)[s.node_ctx]
     card = s.card_ids.to_numpy(dtype=object)[s.node_card]
@@ -301,10 +302,8 @@ def leadership(graph, min_confirm: int = 3) -> pd.DataFrame:
     v = t.votes.dropna(subset=["participant_id"])
     voted = pd.MultiIndex.from_arrays([v["participant_id"].astype(object), v["card_id"].astype(object)])
     own = pd.MultiIndex.from_arrays([e["participant_id"].astype(object), e["to_card"].astype(object)]).isin(voted)
-    endorsed = pd.DataFrame({"p": pd.concat([v["participant_id"], e["participant_id"]]).astype(object).to_numpy(),
-                             "c": pd.concat([v["card_id"], e["to_card"]]).astype(object).to_numpy()}).drop_duplicates()
-    broad = endorsed["p"].value_counts().reindex(e["participant_id"].astype(object)).fillna(0).to_numpy() >= 2   # ≥ 2 distinct cards
-    others = e[~own & broad]
+    voted_at_all = e["participant_id"].astype(object).isin(set(v["participant_id"].astype(object))).to_numpy()
+    others = e[~own & voted_at_all]                                        # voted, and not for this card
     n = others.groupby([others["context_id"].astype(object), others["to_card"].astype(object)])["participant_id"].nunique()
     confirmed_by = n.reindex(pd.MultiIndex.from_arrays([ctx, card])).fillna(0).to_numpy(dtype=int)
     confirmed = confirmed_by >= min_confirm
@@ -314,8 +313,10 @@ def leadership(graph, min_confirm: int = 3) -> pd.DataFrame:
 
 def drop_unconfirmed(graph, min_confirm: int = 3, lead: pd.DataFrame | None = None):
     """A derived graph without the wiser verdicts into cards that `leadership` finds unconfirmed (in contexts where some card
-    is confirmed): nothing flows into a card that only its own voters hold wiser. And the log (rows as `defend`'s).
-    `lead`: `leadership(graph, min_confirm)` where the caller has it already (dropping these verdicts leaves it as it is)."""
+    is confirmed), and without the votes for such a card of those who made them — the paper's unwinding of a conflict,
+    edges and votes: nothing flows into a card that only its own voters hold wiser, and their votes for it do not flow on
+    through the honest verdicts out of it. And the log (rows as `defend`'s). `lead`: `leadership(graph, min_confirm)`
+    where the caller has it already."""
     lead = leadership(graph, min_confirm) if lead is None else lead
     any_confirmed = lead.groupby("context_id")["confirmed"].transform("any").to_numpy(dtype=bool)
     unconfirmed = lead[~lead["confirmed"].to_numpy(dtype=bool) & any_confirmed]
@@ -325,16 +326,20 @@ def drop_unconfirmed(graph, min_confirm: int = 3, lead: pd.DataFrame | None = No
     drop = key.isin(pd.MultiIndex.from_frame(unconfirmed[["context_id", "card_id"]].astype(object))) & (e["verdict"].astype(object) == "wiser").to_numpy()
     if not drop.any(): return graph, pd.DataFrame(columns=DEFEND_LOG_COLUMNS)
     dropped = e[drop]
+    v = t.votes
+    claimed = pd.MultiIndex.from_frame(dropped[["participant_id", "to_card"]].dropna().astype(object))
+    drop_v = pd.MultiIndex.from_arrays([v["participant_id"].astype(object), v["card_id"].astype(object)]).isin(claimed)
     log = []
     for (x, c), d in dropped.groupby([dropped["context_id"].astype(object), dropped["to_card"].astype(object)], sort=True):
         who = sorted(map(str, d["participant_id"].dropna().unique()))
         k = int(lead.loc[(lead["context_id"] == x) & (lead["card_id"] == c), "confirmed_by"].iloc[0])
         claims = sorted(map(list, set(zip(d["context_id"].astype(object), d["from_card"].astype(object), d["to_card"].astype(object)))))
+        nv = int((drop_v & (v["card_id"].astype(object) == c).to_numpy() & v["participant_id"].astype(object).isin(who).to_numpy()).sum())
         log.append(dict(defence="unconfirmed", cluster=-1, action="unconfirmed: wiser verdicts into it dropped", participants=who, size=len(who), weight=1.0,
                         claims=claims, example=f"wiser {x}: -> {c}",
-                        reason=f"{k} participant(s) who did not vote for {c} and endorsed some other card judged it wiser, fewer than {min_confirm}: "
-                               f"its {len(d)} wiser verdict(s) dropped"))
-    return _derive(graph, edges=e[~drop]), pd.DataFrame(log, columns=DEFEND_LOG_COLUMNS)
+                        reason=f"{k} participant(s) who voted for another card judged {c} wiser, fewer than {min_confirm}: "
+                               f"its {len(d)} wiser verdict(s) dropped, and {nv} vote(s) for it of those who made them"))
+    return _derive(graph, edges=e[~drop], votes=v[~drop_v]), pd.DataFrame(log, columns=DEFEND_LOG_COLUMNS)
 
 # %% ../nbs/02c_robustness.ipynb #82913be6
 def robust_values(graph, h="inf", min_similarity: float = 0.4, min_support: int = 8, min_z: float = 3.0, ridge: float = 0.5,
@@ -348,7 +353,7 @@ def robust_values(graph, h="inf", min_similarity: float = 0.4, min_support: int 
         g, more = drop_one_sided(g, one_sided)
         log = pd.concat([log, more], ignore_index=True) if len(more) else log
     if confirm is not None:                    # nothing flows into a card only its own voters hold wiser
-        lead = leadership(g, confirm)          # the same after the drop: only verdicts into unconfirmed cards go
+        lead = leadership(g, confirm)          # read before the drop, which takes only what was routed into unconfirmed cards
         g, more = drop_unconfirmed(g, confirm, lead)
         log = pd.concat([log, more], ignore_index=True) if len(more) else log
     ranked = wise_values(g, h, share=False, labels=False, **kwargs)
@@ -362,7 +367,7 @@ def robust_values(graph, h="inf", min_similarity: float = 0.4, min_support: int 
         moved = first.merge(ranked[ranked["rank"] == 1][["context_id", "card_id"]], on="context_id", suffixes=("", "_now"))
         for r in moved[moved["card_id"].astype(object) != moved["card_id_now"].astype(object)].itertuples(index=False):
             why = lead[(lead["context_id"] == r.context_id) & (lead["card_id"] == r.card_id)].iloc[0]
-            because = f"only {why.confirmed_by} participant(s) besides its voters, each endorsing some other card too, hold it wiser (fewer than {confirm})"
+            because = f"only {why.confirmed_by} participant(s) who voted for another card hold it wiser (fewer than {confirm})"
             log = pd.concat([log, pd.DataFrame([dict(defence="leadership", cluster=-1, action="cannot lead: placed after the cards that can", participants=[], size=0,
                                                      weight=1.0, claims=[], example=f"{r.context_id}: {r.card_id} -> {r.card_id_now}",
                                                      reason=f"Γ ranks {r.card_id} first in {r.context_id}, but {because}; {r.card_id_now} leads")])],
