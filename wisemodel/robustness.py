@@ -287,7 +287,7 @@ def drop_one_sided(graph, min_t: float = 4.0, min_ratio: float = 3.0, min_judges
 # %% ../nbs/02c_robustness.ipynb #d4c0a002
 LEADERSHIP_COLUMNS = ["context_id", "card_id", "confirmed_by", "confirmed", "can_lead"]
 
-def leadership(graph, min_confirm: int = 3) -> pd.DataFrame:
+def leadership(graph, min_confirm: int = 5) -> pd.DataFrame:
     """Per context and card: `confirmed_by`, the participants who voted for another card, not this one, and judged this
     one wiser than another card of the context: their own choice went elsewhere, and they concede this card is wiser.
     Someone who voted for nothing and claims for a card vouches for nothing else. `confirmed`, ≥ `min_confirm` of them;
@@ -311,7 +311,7 @@ def leadership(graph, min_confirm: int = 3) -> pd.DataFrame:
     out = pd.DataFrame({"context_id": ctx, "card_id": card, "confirmed_by": confirmed_by, "confirmed": confirmed, "can_lead": lead})
     return Table(out[out["context_id"] != NO_CONTEXT].reset_index(drop=True)[LEADERSHIP_COLUMNS])
 
-def drop_unconfirmed(graph, min_confirm: int = 3, lead: pd.DataFrame | None = None):
+def drop_unconfirmed(graph, min_confirm: int = 5, lead: pd.DataFrame | None = None):
     """A derived graph without the wiser verdicts into cards that `leadership` finds unconfirmed (in contexts where some card
     is confirmed), and without the votes for such a card of those who made them — the paper's unwinding of a conflict,
     edges and votes: nothing flows into a card that only its own voters hold wiser, and their votes for it do not flow on
@@ -343,7 +343,7 @@ def drop_unconfirmed(graph, min_confirm: int = 3, lead: pd.DataFrame | None = No
 
 # %% ../nbs/02c_robustness.ipynb #82913be6
 def robust_values(graph, h="inf", min_similarity: float = 0.4, min_support: int = 8, min_z: float = 3.0, ridge: float = 0.5,
-                  min_judgements: int = 5, leaders: int = 1, one_sided: float | None = 4.0, confirm: int | None = 3, **kwargs):
+                  min_judgements: int = 5, leaders: int = 1, one_sided: float | None = 4.0, confirm: int | None = 5, **kwargs):
     """Γ_h after `defend` (coordinated clusters count once), `drop_one_sided` (t ≥ `one_sided`; None: not at all) and
     `drop_unconfirmed` (fewer than `confirm` others hold a card wiser; None: not at all), with the cards that can lead
     (`leadership`) first, labelled contested where a group and the others order a card's pair oppositely; and the log."""
@@ -406,7 +406,7 @@ def _why_moved(log, ctx, top) -> str:
     return "; ".join(f"{r.defence}: {r.reason}" for r in hits[:3])
 
 def carried_by_suspects(graph, h="inf", min_similarity: float = 0.4, min_support: int = 8, one_sided: float | None = 4.0,
-                        confirm: int | None = 3) -> pd.DataFrame:
+                        confirm: int | None = 5) -> pd.DataFrame:
     """Per context: the top card by Γ_h; the top once the defences that accuse (`defend`, then `drop_one_sided` with t ≥
     `one_sided`) have acted, whether it differs (`carried`) and the participants they flagged; the top of `robust_values`
     with the same settings (`top_robust`; it also applies `confirm`) and, where that one differs from Γ_h's, why (its log);
