@@ -329,12 +329,13 @@ def drop_unconfirmed(graph, min_confirm: int = 5, lead: pd.DataFrame | None = No
     v = t.votes
     claimed = pd.MultiIndex.from_frame(dropped[["participant_id", "to_card"]].dropna().astype(object))
     drop_v = pd.MultiIndex.from_arrays([v["participant_id"].astype(object), v["card_id"].astype(object)]).isin(claimed)
+    gone = v[drop_v]                                                       # the claimers' votes for what they claimed
     log = []
     for (x, c), d in dropped.groupby([dropped["context_id"].astype(object), dropped["to_card"].astype(object)], sort=True):
         who = sorted(map(str, d["participant_id"].dropna().unique()))
         k = int(lead.loc[(lead["context_id"] == x) & (lead["card_id"] == c), "confirmed_by"].iloc[0])
         claims = sorted(map(list, set(zip(d["context_id"].astype(object), d["from_card"].astype(object), d["to_card"].astype(object)))))
-        nv = int((drop_v & (v["card_id"].astype(object) == c).to_numpy() & v["participant_id"].astype(object).isin(who).to_numpy()).sum())
+        nv = int(((gone["card_id"].astype(object) == c) & gone["participant_id"].astype(object).isin(who)).sum())
         log.append(dict(defence="unconfirmed", cluster=-1, action="unconfirmed: wiser verdicts into it dropped", participants=who, size=len(who), weight=1.0,
                         claims=claims, example=f"wiser {x}: -> {c}",
                         reason=f"{k} participant(s) who voted for another card judged {c} wiser, fewer than {min_confirm}: "
