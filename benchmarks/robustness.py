@@ -68,6 +68,21 @@ def tune_coordination(seeds=DEV_SEEDS, n_participants=500) -> dict:
     return dict(settings=dict(min_similarity=float(best.min_similarity), min_support=int(best.min_support)), grid=grid.to_dict("records"))
 
 
+def coordination_sizes(min_similarity: float, seeds=DEV_SEEDS, sizes=(100, 250, 500, 1000, 2000), supports=(3, 4, 5, 6, 8, 10, 12)) -> list:
+    """Honest participants `coordination` flags on unattacked graphs of several sizes (dev seeds, with and without a minority
+    and a split; and the lifted MAI graph, ~50 people) at each min_support; per size, the smallest min_support that flags nobody."""
+    mai = read_graph(ROOT / "data" / "mai" / "example_summary.json")
+    graphs = {50: [lift_mai(mai, seed=s) for s in seeds]}
+    for n in sizes:
+        graphs[n] = [simulate(n_participants=n, seed=s, as_graph=False, **kw).graph for s in seeds for kw in ({}, dict(minority=Minority(), split=1))]
+    rows = []
+    for n, gs in graphs.items():
+        flagged = {k: int(sum(len(coordination(g, min_similarity, k)) for g in gs)) for k in supports}
+        clean = [k for k in supports if flagged[k] == 0]
+        rows.append(dict(participants=n, graphs=len(gs), flagged_by_min_support=flagged, smallest_clean=min(clean) if clean else None))
+    return rows
+
+
 def _contested_top(sim, opposed, ranked) -> dict:
     "context -> is the top card of `ranked` in an opposed pair of `opposed`."
     cards = _per_card(opposed) if len(opposed) else None
@@ -213,6 +228,8 @@ def main():
     coord = tune_coordination()
     polar = tune_polarisation(DEV_SEEDS_CONTESTED if not args.quick else range(0, 5), coordination_settings=coord["settings"])
     settings = {**coord["settings"], **polar["settings"]}
+    sizes = coordination_sizes(settings["min_similarity"], DEV_SEEDS if not args.quick else range(0, 2))
+    print("coordination by size:", [(r["participants"], r["smallest_clean"]) for r in sizes], flush=True)
     one = tune_one_sided(settings, DEV_SEEDS if not args.quick else range(0, 2))
     settings.update(one["settings"])
     conf = tune_confirm(settings, DEV_SEEDS if not args.quick else range(0, 2))
@@ -220,7 +237,7 @@ def main():
     print("settings chosen on dev seeds:", settings, f"({time.time() - t0:.0f} s)", flush=True)
     out = dict(issue=11, dev_seeds=list(DEV_SEEDS), dev_seeds_contested=list(DEV_SEEDS_CONTESTED), test_seeds=list(seeds), qs=list(QS),
                participants=args.participants, settings=settings, coordination_grid=coord["grid"], polarisation_grid=polar["grid"],
-               one_sided_grid=one["grid"], confirm_grid=conf["grid"], machine=dict(python=platform.python_version(), cpus=os.cpu_count()))
+               one_sided_grid=one["grid"], confirm_grid=conf["grid"], coordination_sizes=sizes, machine=dict(python=platform.python_version(), cpus=os.cpu_count()))
     out["contested"] = contested_study(settings, contested_seeds, sizes=(500,) if args.quick else (250, 500, 1000))
     plot_contested(pd.DataFrame(out["contested"]["rows"]), HERE / "robustness_contested.png", out["contested"]["seeds"])
     print(f"contested done ({time.time() - t0:.0f} s)", flush=True)
@@ -246,9 +263,12 @@ def main():
     print(f"shapes done ({time.time() - t0:.0f} s)", flush=True)
     mai = read_graph(ROOT / "data" / "mai" / "example_summary.json")
     mai_out = {}
+    small = next(r["smallest_clean"] for r in sizes if r["participants"] == 50) or settings["min_support"]
     for name in MAI_SHAPES:
         methods = {"Γ_∞": _gamma("inf"), "votes": _baseline("votes"), "bridging_mf": _baseline("bridging_mf"), "robust": _robust(**settings),
-                   "robust, no confirm": _robust(**{**settings, "confirm": None})}
+                   "robust, no confirm": _robust(**{**settings, "confirm": None}),
+                   # the smallest min_support that flags no honest pseudo-participant on the lifted graph's dev seeds (coordination_sizes)
+                   f"robust, min_support {small}": _robust(**{**settings, "min_support": small})}
         st = attack_study(mai, QS, seeds, bloc=ATTACK_SHAPES[name], methods=methods)
         mai_out[name] = dict(bloc=dataclasses.asdict(ATTACK_SHAPES[name]), summary=records(st.summary))
     out["mai"] = mai_out

@@ -24,7 +24,8 @@ __all__ = ['COORDINATION_COLUMNS', 'DEFEND_LOG_COLUMNS', 'ACCUSING', 'OPPOSED_CO
 
 # %% ../nbs/02c_robustness.ipynb #4d9c0301
 def _items(graph):
-    "What each participant endorsed, as items: a vote for a card under a prompt, or a 'wiser' judgement of a pair in a context."
+    """What each participant endorsed, as items: a vote for a card under a prompt, or a 'wiser' judgement of a pair in a context;
+    and each item's ballot (the prompt of a vote, None for a judgement)."""
     t = _tables(graph)
     v = t.votes.dropna(subset=["participant_id"])
     e = t.edges.dropna(subset=["participant_id"])
@@ -35,13 +36,14 @@ def _items(graph):
     what = pd.concat([("vote " + v["prompt_id"].astype(str) + ": " + v["card_id"].astype(str)),
                       ("wiser " + where.astype(str) + ": " + e["from_card"].astype(str) + " -> " + e["to_card"].astype(str))],
                      ignore_index=True)
-    return who, what
+    ballot = pd.concat([v["prompt_id"].astype(object), pd.Series([None] * len(e), dtype=object)], ignore_index=True)
+    return who, what, ballot
 
 COORDINATION_COLUMNS = ["participant_id", "cluster", "size", "items", "example"]
 
 def coordination(graph, min_similarity: float = 0.4, min_support: int = 8) -> pd.DataFrame:
     "Participants who endorsed (voted for, judged wiser) two or more items of a cluster of items whose supporters overlap."
-    who, what = _items(graph)
+    who, what, ballot = _items(graph)
     empty = pd.DataFrame({c: [] for c in COORDINATION_COLUMNS})
     if not len(who): return empty
     p_codes, p_ids = pd.factorize(who)
@@ -51,6 +53,8 @@ def coordination(graph, min_similarity: float = 0.4, min_support: int = 8) -> pd
     support = np.asarray(X.sum(axis=0)).ravel()
     co = (X.T @ X).tocoo()                                              # items x items: people behind both
     keep = (co.row < co.col) & (co.data >= min_support)
+    b = pd.Series(ballot.to_numpy()).groupby(i_codes).first().to_numpy()        # each item's ballot
+    keep &= ~(pd.notna(b[co.row]) & (b[co.row] == b[co.col]))              # two votes in one ballot: approval voting, not a link
     r, c, both = co.row[keep], co.col[keep], co.data[keep]
     near = both / (support[r] + support[c] - both) >= min_similarity
     if not near.any(): return empty
