@@ -262,12 +262,17 @@ def one_sided_edges(graph, min_t: float = 0.0, min_judges: int = 3, factors=None
     return Table(out.sort_values("t", ascending=False, kind="stable").reset_index(drop=True)[ONE_SIDED_COLUMNS])
 
 # %% ../nbs/02c_robustness.ipynb #7c1e2d3a
-def drop_one_sided(graph, min_t: float = 4.0, min_ratio: float = 3.0, min_judges: int = 2, max_groups: float = 0.5, factors=None):
+def drop_one_sided(graph, min_t: float = 4.0, min_ratio: float = 3.0, min_judges: int = 2, max_groups: float = 0.5, alpha: float = 0.01,
+                   factors=None):
     """A derived graph without the verdicts that hold `to_card` wiser on one-sided edges — t ≥ `min_t` in `one_sided_edges`,
-    `min_ratio` times as many judges for as against, and sides that are not the declared groups (`groups` < `max_groups`:
-    a split between groups is contested, not a bloc's claim); and its log (rows as `defend`'s)."""
+    `min_ratio` times as many judges for as against, sides that are not the declared groups (`groups` < `max_groups`:
+    a split between groups is contested, not a bloc's claim), and judges enough that chance could be ruled out at `alpha`
+    (the ways to pick the side against among all the judges, C(for + against, against), ≥ 1/`alpha`: an exact permutation test
+    of the sides can reach p = 1/C at best); and its log (rows as `defend`'s)."""
+    from scipy.special import comb
     found = one_sided_edges(graph, min_t, min_judges, factors)
-    found = found[(found["judges_for"] >= min_ratio * found["judges_against"]) & ~(found["groups"] >= max_groups)]
+    arrangements = comb(found["judges_for"] + found["judges_against"], found["judges_against"])
+    found = found[(found["judges_for"] >= min_ratio * found["judges_against"]) & ~(found["groups"] >= max_groups) & (arrangements * alpha >= 1)]
     t = _tables(graph)
     e = t.edges
     if not len(found): return graph, pd.DataFrame(columns=DEFEND_LOG_COLUMNS)
