@@ -28,6 +28,20 @@ def test_no_honest_participant_is_flagged(seed):
     assert coordination(_sim(seed).graph).empty
 
 
+def test_approving_two_cards_of_a_ballot_is_not_coordination():
+    g = simulate(n_participants=500, seed=2, as_graph=False).graph     # 33 honest people voted for the same two cards of a prompt
+    assert coordination(g).empty
+
+
+@pytest.mark.parametrize("seed", [111, 114, 115])   # seeds where one-sided edges of 2 judges against accused honest people
+def test_no_honest_pseudo_participant_is_accused_on_the_lifted_mai_graph(seed):
+    from wisemodel.simulate import lift_mai
+    lifted = lift_mai(read_graph(MAI), seed=seed)
+    _, log = robust_values(lifted)
+    accusing = log[log["defence"].isin(["coordination", "one-sided"])]
+    assert accusing.empty, accusing["reason"].tolist()
+
+
 @pytest.mark.parametrize("shape", ["overt", "subtle", "camouflaged", "three-contexts"])
 def test_coordination_finds_the_bloc(shape):
     s = _sim(31, dataclass_replace(ATTACK_SHAPES[shape], q=0.15))
