@@ -12,7 +12,7 @@ import wisemodel.cli_robustness  # noqa: F401  (registers the command)
 from wisemodel.aggregate import _tables, wise_values
 from wisemodel.cli import cli
 from wisemodel.graph import read_graph
-from wisemodel.robustness import (ATTACK_SHAPES, METRICS, OPPOSED_COLUMNS, attack_study, coordination, defend, drop_one_sided,
+from wisemodel.robustness import (ACCUSING, ATTACK_SHAPES, METRICS, OPPOSED_COLUMNS, attack_study, coordination, defend, drop_one_sided,
                                   one_sided_edges, opposed_pairs, polarised_cards, robust_values, robustness_study)
 from wisemodel.simulate import Bloc, Minority, simulate
 
@@ -38,7 +38,7 @@ def test_no_honest_pseudo_participant_is_accused_on_the_lifted_mai_graph(seed):
     from wisemodel.simulate import lift_mai
     lifted = lift_mai(read_graph(MAI), seed=seed)
     _, log = robust_values(lifted)
-    accusing = log[log["defence"].isin(["coordination", "one-sided"])]
+    accusing = log[log["defence"].isin(ACCUSING)]
     assert accusing.empty, accusing["reason"].tolist()
 
 
