@@ -92,6 +92,11 @@ def test_aggregate_metrics_agree_with_the_library(statistics_run):
     top = top_cards(gamma)
     assert m["top_card_per_context"] == top
     assert m["cycles"] == len(find_cycles(g)) >= 1      # the example graph holds a two-way conflict
+    from wisemodel.robustness import top_support     # each top's support: the library's, with the run's seed and resamples
+    st = top_support(g, lambda x: rank(x, method="gamma", h="inf"), resamples=100, seed=0)
+    assert m["top_support"] == dict(zip(st["context_id"], st["support"])) and set(m["top_support"]) == set(top)
+    assert set(m["tops_unsettled"]) == {c for c, v in m["top_support"].items() if v < 0.9}
+    assert (run_dir / "aggregate/top_support.csv").is_file()
     html = (run_dir / "aggregate/moral_graph.html").read_text()
     import re
     assert not re.findall(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", html)   # nothing loaded from a CDN
@@ -163,6 +168,8 @@ def test_the_main_job_on_the_embedded_default(tmp_path):
     assert (agg["cycles"] > 0) == any(f.startswith("aggregate: ") and "cycle" in f for f in findings)
     for ctx, t in agg["tops_moved_by_robust_ranking"].items():      # a top the robust ranking would not lead with, and why
         assert t["robust"] != t["top"] and t["why"] and any("robust ranking" in f and ctx in f for f in findings), (ctx, findings)
+    for ctx, t in agg["tops_unsettled"].items():                    # a top the participants' resamples do not settle
+        assert t["support"] < 0.9 and any("do not settle it" in f and ctx in f for f in findings), (ctx, findings)
     assert any(f.startswith("evaluate: the judge") for f in findings) and agg["coordinated_flagged"] >= 0
     for f in ["notebooks/01_deliberate.ipynb", "figures/edge_stats.png", "figures/top_values.png", "aggregate/moral_graph.html",
               "synth/manifest.json", "synth/prompts.csv", "figures/synth_pairs.png", "reward/checkpoint/README.md",

@@ -123,6 +123,8 @@ class AggregateSection(BaseModel):
     hs: list[Annotated[int, Field(ge=0)] | Literal["inf"]] = Field(default_factory=lambda: [0, 1, 2, "inf"])
     methods: list[Literal["gamma", "votes", "pagerank", "bridging"]] = Field(default_factory=lambda: ["gamma", "votes", "pagerank", "bridging"])
     top: int = Field(5, ge=1)
+    support_resamples: int = Field(100, ge=0)    # participant bootstraps of each context's top (robustness.top_support); 0: none
+    settled: float = Field(0.9, gt=0, le=1)       # a top leading in fewer of them than this is reported as not settled
 
 def _section_models() -> dict:
     from wisemodel.deliberate import DeliberationConfig

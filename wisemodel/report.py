@@ -96,8 +96,8 @@ def _training_section(run: Path) -> str:
 def run_findings(metrics: dict) -> list[str]:
     """What a reader must know before trusting a run, from its merged `metrics.json`: cards the interviewer's model could not
     write without repair, wisdom cycles, top values carried by a suspected coordinated group (`robustness.defend`,
-    `drop_one_sided`), moved by the robust ranking for another reason (`robust_values`: a card too few others confirm), or
-    written by a known simulated bloc, a reward model no better than its baselines, a policy whose held-out reward did not rise
+    `drop_one_sided`), moved by the robust ranking for another reason (`robust_values`: a card too few others confirm),
+    written by a known simulated bloc, or not settled by the participants (`robustness.top_support`), a reward model no better than its baselines, a policy whose held-out reward did not rise
     beyond two standard errors, and the judge's record on known answers."""
     found = []
     d, a, r, e = (metrics.get(s) or {} for s in ("deliberate", "aggregate", "reward", "evaluate"))
@@ -113,6 +113,10 @@ def run_findings(metrics: dict) -> list[str]:
         found.append(f"aggregate: the robust ranking (robust_values) leads {ctx} with {t['robust']}, not Γ's {t['top']}: {t['why']}")
     for ctx, t in (a.get("tops_by_known_bloc") or {}).items():
         found.append(f"aggregate: the top value of {ctx} ({t['top']}) is the card of the simulated coordinated bloc ({', '.join(t['authors'])})")
+    for ctx, t in (a.get("tops_unsettled") or {}).items():
+        other = f"; {t['runner_up']} leads in {t['runner_up_share']:.0%}" if t.get("runner_up") else ""
+        found.append(f"aggregate: the top value of {ctx} ({t['top']}) leads in only {t['support']:.0%} of {t['resamples']} resamples of the "
+                     f"participants{other}: the participants do not settle it, and a few more people could turn it (top_support.csv)")
     if r.get("heldout_accuracy") is not None:
         best = max(v for v in (r.get("length_baseline_accuracy"), r.get("untrained_accuracy"), 0.5) if v is not None)
         if r["heldout_accuracy"] < best + 0.05:

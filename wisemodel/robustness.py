@@ -18,9 +18,10 @@ from .simulate import Bloc, Minority, Simulation, simulate, inject_bloc, lift_ma
 
 # %% auto #0
 __all__ = ['COORDINATION_COLUMNS', 'DEFEND_LOG_COLUMNS', 'ACCUSING', 'OPPOSED_COLUMNS', 'ONE_SIDED_COLUMNS', 'LEADERSHIP_COLUMNS',
-           'METRICS', 'ATTACK_SHAPES', 'coordination', 'defend', 'opposed_pairs', 'polarised_cards', 'one_sided_edges',
-           'drop_one_sided', 'leadership', 'drop_unconfirmed', 'robust_values', 'carried_by_suspects', 'study_methods',
-           'evaluate', 'robustness_study', 'attack_study', 'plot_study']
+           'TOP_SUPPORT_COLUMNS', 'METRICS', 'ATTACK_SHAPES', 'coordination', 'defend', 'opposed_pairs',
+           'polarised_cards', 'one_sided_edges', 'drop_one_sided', 'leadership', 'drop_unconfirmed', 'robust_values',
+           'carried_by_suspects', 'resample_participants', 'top_support', 'study_methods', 'evaluate',
+           'robustness_study', 'attack_study', 'plot_study']
 
 # %% ../nbs/02c_robustness.ipynb #4d9c0301
 def _items(graph):
@@ -436,6 +437,50 @@ def carried_by_suspects(graph, h="inf", min_similarity: float = 0.4, min_support
              "top_robust": robust.get(ctx), "why": _why_moved(robust_log, ctx, top) if robust.get(ctx) != top else "",
              "top_by_bloc": sorted(set(authors.get(top, [])) & bloc)} for ctx, top in before.items()]
     return Table(rows, columns=["context_id", "top", "top_defended", "carried", "flagged", "top_robust", "why", "top_by_bloc"])
+
+
+# %% ../nbs/02c_robustness.ipynb #5e77e1d1
+def resample_participants(graph, seed: int | np.random.Generator = 0):
+    """`graph` with its participants drawn again with replacement, as many as it has: every row of a drawn participant
+    (votes, judgements, impressions, the participant's own row) once per draw, under the id `<id>#<draw>`."""
+    rng = np.random.default_rng(seed)
+    t = _tables(graph)
+    ids = pd.unique(pd.concat([t.participants["participant_id"].astype(object), t.votes["participant_id"].astype(object),
+                               t.edges["participant_id"].astype(object)]).dropna())
+    if not len(ids):
+        raise InputError("the graph names no participants: there is nobody to draw again.", field="participants",
+                         fix="lift a count-only MAI import to pseudo-participants first: wisemodel.simulate.lift_mai(graph).")
+    pick = rng.integers(0, len(ids), len(ids))
+    draws = pd.DataFrame({"participant_id": ids[pick], "_copy": [f"{p}#{k}" for k, p in enumerate(ids[pick])]})
+    def again(df):
+        if "participant_id" not in df or not len(df): return df
+        d = df.assign(participant_id=df["participant_id"].astype(object)).merge(draws, on="participant_id", how="inner", sort=False)
+        return d.assign(participant_id=d.pop("_copy"))
+    return _derive(graph, participants=again(t.participants), votes=again(t.votes), edges=again(t.edges), impressions=again(t.impressions))
+
+TOP_SUPPORT_COLUMNS = ["context_id", "top", "support", "runner_up", "runner_up_share", "resamples"]
+
+def top_support(graph, ranker=None, resamples: int = 100, seed: int = 0, progress: bool = False) -> pd.DataFrame:
+    """Per context: the card `ranker` puts first on `graph` (`top`), the share of `resamples` participant bootstraps
+    (`resample_participants`) in which it is first again (`support`), and the card first most often otherwise (`runner_up`,
+    with its share; None when `top` always leads). A context that a resample leaves without a ranking counts against its
+    top. `ranker`: a graph -> a ranking with `context_id`, `card_id` and `rank` (default: `robust_values`' ranking)."""
+    if resamples < 1: raise InputError(f"resamples must be >= 1, got {resamples}.", field="resamples", fix="e.g. 100.")
+    ranker = (lambda g: robust_values(g)[0]) if ranker is None else ranker
+    top = top_cards(ranker(graph))
+    rng = np.random.default_rng(seed)
+    runs = range(resamples)
+    if progress:
+        from tqdm.auto import tqdm
+        runs = tqdm(runs, desc="resamples")
+    tops = pd.DataFrame([top_cards(ranker(resample_participants(graph, rng))) for _ in runs], columns=list(top))
+    rows = []
+    for ctx, card in top.items():
+        share = tops[ctx].value_counts(normalize=True) if ctx in tops else pd.Series(dtype=float)
+        other = share.drop(card, errors="ignore").sort_index(kind="stable").sort_values(ascending=False, kind="stable")
+        rows.append(dict(context_id=ctx, top=card, support=float(share.get(card, 0.0)), runner_up=other.index[0] if len(other) else None,
+                         runner_up_share=float(other.iloc[0]) if len(other) else 0.0, resamples=resamples))
+    return Table(pd.DataFrame(rows, columns=TOP_SUPPORT_COLUMNS))
 
 
 # %% ../nbs/02c_robustness.ipynb #201720e5
