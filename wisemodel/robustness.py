@@ -536,7 +536,8 @@ def _pr(flagged: set, injected: set):
 
 # %% ../nbs/02c_robustness.ipynb #f7b77a75
 METRICS = ("top1_accuracy", "kendall_tau", "top1_unchanged", "tau_unchanged", "bloc_first", "minority_first", "contested_share",
-           "contested_elsewhere", "contested_attacked", "detector_precision", "detector_recall", "edge_precision", "edge_recall", "honest_flagged")
+           "contested_elsewhere", "contested_attacked", "detector_precision", "detector_recall", "edge_precision", "edge_recall", "honest_flagged",
+           "bloc_acted")
 
 def _tau(a: pd.Series, b: pd.Series) -> float:
     from scipy.stats import kendalltau
@@ -553,6 +554,7 @@ def evaluate(sim: Simulation, before: dict | None = None, methods: dict | None =
     attacked = [x for x in ctxs if x in sim.bloc_cards and sim.bloc_participants]
     cycle_flags = _cycle_detector(sim.graph) if sim.bloc_participants else (set(), set())
     honest = len(t.participants) - len(sim.bloc_participants)
+    acted = set(pd.concat([t.votes["participant_id"], t.edges["participant_id"]]).dropna().astype(object))
     nanmean = lambda v: float(np.nanmean(v)) if len(v) and not np.all(np.isnan(np.asarray(v, dtype=float))) else np.nan
     rows, rankings = [], {}
     for name, run in methods.items():
@@ -582,6 +584,7 @@ def evaluate(sim: Simulation, before: dict | None = None, methods: dict | None =
         row["detector_precision"], row["detector_recall"] = _pr(who, sim.bloc_participants)
         row["edge_precision"], row["edge_recall"] = _pr(edges, sim.bloc_edges)
         row["honest_flagged"] = len(who - sim.bloc_participants) / max(honest, 1)
+        row["bloc_acted"] = len(sim.bloc_participants & acted) / len(sim.bloc_participants) if sim.bloc_participants else np.nan
         rows.append(dict(method=name, **row))
     return pd.DataFrame(rows, columns=["method", *METRICS]), rankings
 
