@@ -1,5 +1,5 @@
 """Simulated deliberations with a known truth: scale, what participants are shown, the bloc, and lifting an MAI import."""
-import math, time
+import math
 from pathlib import Path
 
 import numpy as np
@@ -19,12 +19,9 @@ def sim():
     return simulate(n_participants=500, n_cards=60, n_contexts=6, minority=Minority(), split=1, bloc=Bloc(q=0.2), seed=11)
 
 
-def test_a_500_participant_60_card_graph_simulates_in_seconds():
-    simulate(n_participants=50, seed=0)                      # warm imports
-    t0 = time.perf_counter()
+def test_a_500_participant_60_card_graph_simulates():
+    # how fast: the 02b notebook prints it (about a second here); a time bound in a test would fail on a slower machine
     s = simulate(n_participants=500, n_cards=60, n_contexts=6, minority=Minority(), split=1, bloc=Bloc(q=0.3, contexts=2), seed=5)
-    took = time.perf_counter() - t0
-    assert took < 3, took
     assert isinstance(s.graph, MoralGraph)
     summary = graph_summary(s.graph)
     assert summary["participants"] > 700 and summary["cards"] == 60 + 1 + 2 and summary["judgements"] > 2500

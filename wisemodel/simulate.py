@@ -22,7 +22,8 @@ class Bloc:
     q: float = 0.2                # its share of all participants once it has joined (the honest population stays as it was)
     contexts: int = 1             # how many contexts it attacks
     edges: int | None = None      # None: claims its card wiser than every card of the context (overt); k: only than the top k (subtle)
-    target: str = "new"           # "new": its own card, latent wisdom below every other; "existing": the context's last card
+    target: str = "new"           # "new": its own card, latent wisdom below every other; "existing": the context's last card;
+                                  # "runner-up": the context's second card, an honest card many already back
     noise: float = 0.0            # each member drops each claim (and its vote) with this probability, to look less alike
     camouflage: int = 0           # each member also judges this many of the context's pairs at random, to look like a participant
     spread: bool = False          # each member attacks one of the `contexts` (in turn) instead of all: a thinner bloc in each
@@ -61,7 +62,8 @@ def _leaders(graph, context, exclude) -> list:
 def inject_bloc(graph, bloc: Bloc, seed: int = 0, targets: dict | None = None):
     "Add a coordinated bloc to `graph`: returns (derived graph, its participant ids, the (context, from, to) it claimed, context -> card)."
     if not 0 <= bloc.q < 1: raise InputError(f"bloc q must be in [0, 1), got {bloc.q}.", field="bloc.q", fix="a share of participants, e.g. 0.2.")
-    if bloc.target not in ("new", "existing"): raise InputError(f"bloc target {bloc.target!r} is not 'new' or 'existing'.", field="bloc.target")
+    if bloc.target not in ("new", "existing", "runner-up"):
+        raise InputError(f"bloc target {bloc.target!r} is not 'new', 'existing' or 'runner-up'.", field="bloc.target", fix="pick one of the three.")
     rng = np.random.default_rng([seed, 1])     # its own stream: the honest rows stay the same whatever the bloc does
     t = _tables(graph, canonical=False)        # the derived graph keeps every card and row; aggregation folds merged cards
     honest = pd.unique(pd.concat([t.participants["participant_id"].astype(object), t.votes["participant_id"].astype(object),
@@ -71,7 +73,8 @@ def inject_bloc(graph, bloc: Bloc, seed: int = 0, targets: dict | None = None):
         busy = t.edges.groupby(t.edges["context_id"].astype(object))["count"].sum().sort_values(ascending=False, kind="stable")
         targets = {}
         for x in list(busy.index[:bloc.contexts]):
-            targets[x] = f"bloc-card-{len(targets)}" if bloc.target == "new" else _leaders(graph, x, None)[-1]
+            shown = _leaders(graph, x, None) if bloc.target != "new" else []
+            targets[x] = f"bloc-card-{len(targets)}" if bloc.target == "new" else shown[1 if len(shown) > 1 else 0] if bloc.target == "runner-up" else shown[-1]
     new_cards = [c for c in dict.fromkeys(targets.values()) if c not in set(t.cards["card_id"].astype(object))]
     prompts = list(t.votes["prompt_id"].dropna().astype(object).unique()) or (list(graph.prompts["prompt_id"]) if len(getattr(graph, "prompts", [])) else [])
     prompt_of = dict(zip(t.cards["card_id"].astype(object), t.cards["prompt_id"].astype(object))) if "prompt_id" in t.cards else {}
@@ -218,7 +221,8 @@ def simulate(n_participants: int = 500, n_cards: int = 60, n_contexts: int = 6, 
         if bloc.target == "new": bloc_cards[contexts[k]] = f"bloc-card-{k}"
         else:
             members = np.flatnonzero(card_ctx == k)
-            bloc_cards[contexts[k]] = cards[members[np.argmin(w[members])]]
+            order = members[np.argsort(-w[members], kind="stable")]          # wisest first
+            bloc_cards[contexts[k]] = cards[order[1] if bloc.target == "runner-up" else order[-1]]
     for k in minority_ctx: minority_cards[contexts[k]] = f"minority-card-{k}"
     in_ctx = [np.flatnonzero(card_ctx == k) for k in range(n_contexts)]
     # the pairs the deliberation proposes in each context: every pair, oriented towards the wiser card with hypothesis_accuracy
