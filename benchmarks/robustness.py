@@ -35,7 +35,7 @@ DEV_SHAPES = {k: ATTACK_SHAPES[k] for k in ("overt", "subtle", "noisy")}
 DEV_SHAPES_ONE_SIDED = {k: ATTACK_SHAPES[k] for k in ("overt", "subtle", "noisy", "one-edge-noisy")}
 QS = (0, 0.05, 0.1, 0.2, 0.3)
 SHAPES = ATTACK_SHAPES      # reported on test seeds: the dev shapes, and shapes never looked at while choosing a setting
-MAI_SHAPES = ("overt", "subtle", "existing-card", "vote-only", "one-edge-noisy", "noisy", "mimic-noisy", "camouflaged")
+MAI_SHAPES = ("overt", "subtle", "existing-card", "vote-only", "one-edge-noisy", "noisy", "mimic-noisy", "camouflaged", "runner-up", "runner-up-noisy")
 DEV_SHAPES_CONFIRM = {k: ATTACK_SHAPES[k] for k in ("overt", "subtle", "noisy", "one-edge-noisy", "existing-card", "camouflaged")}   # the first four alone tie at 1.0 for every bar from 1 to 6
 MAI_AGREEMENT = 0.9      # confirm may change plain Γ_∞'s unattacked top in at most 1 in 10 of the lifted MAI graph's contexts (0.85 picked 6 on dev seeds: a bar that demotes leaders 4-5 others confirmed)
 

@@ -32,7 +32,7 @@ def _table(rows: list[dict]) -> str:
 @click.option("--qs", default="0,0.05,0.1,0.2,0.3", show_default=True, help="Bloc shares of the final population, comma-separated.")
 @click.option("--participants", type=click.IntRange(min=20), default=500, show_default=True, help="Honest participants per simulated deliberation.")
 @click.option("--shape", default="overt", show_default=True, help="Attack shape: overt, subtle, noisy, camouflaged, three-contexts, existing-card, one-edge-noisy, vote-only, one-edge, "
-              "spread, spread-subtle, mimic, mimic-noisy.")
+              "spread, spread-subtle, mimic, mimic-noisy, runner-up, runner-up-noisy.")
 @click.option("--graph", "graph_path", type=click.Path(path_type=Path), default=None, help="Attack this graph instead of simulated ones.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list of rows.")
 def bench_robustness(seed, n_seeds, qs, participants, shape, graph_path, as_json):

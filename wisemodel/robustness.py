@@ -649,7 +649,9 @@ ATTACK_SHAPES = {"overt": Bloc(), "subtle": Bloc(edges=2), "noisy": Bloc(edges=3
                  # shapes added after the first study, never used to choose a setting:
                  "vote-only": Bloc(edges=0), "one-edge": Bloc(edges=1), "spread": Bloc(contexts=3, spread=True),
                  "spread-subtle": Bloc(contexts=6, spread=True, edges=2), "mimic": Bloc(edges=3, mimic=6),
-                 "mimic-noisy": Bloc(edges=2, noise=0.3, mimic=10)}
+                 "mimic-noisy": Bloc(edges=2, noise=0.3, mimic=10),
+                 # added after the support study: a bloc that backs an honest card many already hold, the runner-up
+                 "runner-up": Bloc(target="runner-up", edges=1), "runner-up-noisy": Bloc(target="runner-up", edges=1, noise=0.3)}
 
 # %% ../nbs/02c_robustness.ipynb #669a600e
 def plot_study(summary: pd.DataFrame, metrics=("top1_unchanged", "minority_first", "detector_recall", "contested_share"),
