@@ -1,12 +1,14 @@
 """Is a top value that a bloc moves one the honest participants had settled? (issue #11)
 
-For every test seed of benchmarks/robustness.py (100-109) and both graph kinds of its study (simulated deliberations of
-500 honest people; the published MAI graph lifted to ~50 pseudo-participants), the unattacked graph's top value in each
-context a bloc attacks, and its support: the share of participant bootstraps (`top_support`) in which it leads again.
-Then every attack shape at every q of the study: is that top still first? Settings are robustness.json's (chosen on dev
+For every test seed of benchmarks/robustness.py (100-109) and two graph kinds (simulated deliberations of 500 honest
+people with one split context and no wise minority, so the bloc attacks the split context, context 0 — the shapes' study
+adds a minority there; the published MAI graph lifted to ~50 pseudo-participants, as in the study), the unattacked
+graph's top value in each context a bloc attacks, and its support: the share of participant bootstraps (`top_support`)
+in which it leads again. Then every attack shape (on the MAI graph, the study's MAI shapes before the runner-up ones) at
+every q: is that top still first? Settings are robustness.json's (chosen on dev
 seeds); nothing here chooses a setting. Writes benchmarks/robustness_support.json and robustness_support.png.
 
-    python benchmarks/robustness_support.py --jobs 2     # about 15 minutes on 2 cores
+    python benchmarks/robustness_support.py --jobs 2     # about 24 minutes on 2 cores
     python benchmarks/robustness_support.py --quick      # 2 seeds, 20 resamples
 """
 import argparse, dataclasses, json, os, platform, sys, time
@@ -83,7 +85,7 @@ def plot(df: pd.DataFrame, path: Path, seeds, resamples: int):
     import matplotlib; matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
-    for ax, (kind, title) in zip(axes, (("simulated", "simulated, 500 honest people"), ("mai", "MAI graph lifted to ~50 pseudo-participants"))):
+    for ax, (kind, title) in zip(axes, (("simulated", "simulated, 500 honest people, split context attacked"), ("mai", "MAI graph lifted to ~50 pseudo-participants"))):
         for i, m in enumerate(("robust", "Γ_∞")):
             d = df[(df.kind == kind) & (df.method == m)].groupby(["seed", "context_id", "top", "support"]).agg(kept=("kept", "mean")).reset_index()
             jitter = (np.random.default_rng(i).random(len(d)) - 0.5) * 0.015
