@@ -206,3 +206,23 @@ def test_a_bloc_that_only_votes_cannot_lead_with_a_card_nobody_else_judged(seed)
     top = rv[rv["rank"] == 1].set_index(rv[rv["rank"] == 1].context_id.astype(str))
     assert top.loc[x, "card_id"] == top_cards(robust_values(honest)[0])[x] and bool(top.loc[x, "can_lead"])
     assert (log.action == "cannot lead: placed after the cards that can").any()
+
+
+@pytest.mark.parametrize("seed", [53, 54])
+def test_a_bloc_the_app_places_is_a_share_of_its_context_and_does_not_lead(seed):
+    """Placed like everyone (a share q of the attacked context, the pairs drawn for it): a fifth of the minority's context
+    pushing its own card gets no further than honest people let it; the same bloc picking its pairs takes plain Γ_∞."""
+    from wisemodel.aggregate import top_cards
+    from wisemodel.simulate import _people_in
+    honest = _sim(seed)
+    placed = _sim(seed, dataclass_replace(ATTACK_SHAPES["placed"], q=0.2))
+    x, card = next(iter(placed.bloc_cards.items()))
+    people, pairs = _people_in(_tables(honest.graph), x)
+    assert len(placed.bloc_participants) == int(np.ceil(0.2 * people / 0.8)) and pairs == 5
+    judged = _tables(placed.graph).edges
+    judged = judged[judged.participant_id.isin(placed.bloc_participants)]
+    assert set(judged.context_id) == {x} and judged.groupby("participant_id").size().max() == 5
+    for ranked in (wise_values(placed.graph, "inf", share=False, labels=False), robust_values(placed.graph)[0]):
+        assert top_cards(ranked)[x] != card
+    picking = _sim(seed, Bloc(q=0.2))
+    assert top_cards(wise_values(picking.graph, "inf", share=False, labels=False))[x] == picking.bloc_cards[x]

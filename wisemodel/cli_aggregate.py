@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 from .cli import graph, bench, emit, hops_option
 from .core import InputError
-from .graph import read_graph
+from .graph import read_graph, names_participants
 from .aggregate import rank, find_cycles, bench_aggregate, METHODS
 
 def _records(df) -> list[dict]:
@@ -106,7 +106,7 @@ def support_graph(graph_path, method, hops, resamples, seed, settled, lift, as_j
     "How settled is each context's top value in GRAPH? The share of participant resamples in which it leads again."
     from wisemodel.robustness import top_support, robust_values
     g = read_graph(graph_path)
-    count_only = not g.votes["participant_id"].notna().any() and not g.edges["participant_id"].notna().any()
+    count_only = not names_participants(g)
     if count_only and not lift:
         raise InputError("the graph names no participants (a count-only import): there is nobody to draw again.", file=graph_path,
                          field="--lift", fix="add --lift to draw pseudo-participants consistent with its counts first.")

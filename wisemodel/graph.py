@@ -34,8 +34,8 @@ TABLES = tuple(GRAPH_SCHEMA)
 # %% auto #0
 __all__ = ['SCHEMA_VERSION', 'VERDICTS', 'STAGES', 'GRAPH_SCHEMA', 'TABLES', 'RENAMED_COLUMNS', 'GRAPH_FORMAT',
            'EDGE_STATS_COLUMNS', 'MAI_COUNT_KEYS', 'load_graph', 'MoralGraph', 'Table', 'current_names', 'entropy_bits',
-           'edge_stats', 'graph_summary', 'MAIInconsistencyWarning', 'mai_edge_summary', 'from_mai_summary',
-           'to_mai_summary', 'read_graph', 'example_graph', 'graph_hash']
+           'edge_stats', 'graph_summary', 'names_participants', 'MAIInconsistencyWarning', 'mai_edge_summary',
+           'from_mai_summary', 'to_mai_summary', 'read_graph', 'example_graph', 'graph_hash']
 
 # %% ../nbs/01_graph.ipynb #ec9b9306
 def _is_missing(v) -> bool:
@@ -543,6 +543,10 @@ def graph_summary(graph: MoralGraph) -> dict:
             "judgements": int(_once(graph.edges, graph.edge_groups)["count"].sum()),
             "impressions": int(_once(graph.impressions, graph.edge_groups)["count"].sum()),
             "edge_groups": n("edge_groups")}
+
+def names_participants(graph) -> bool:
+    "Whether any vote or judgement of `graph` names who made it (a count-only import, such as an MAI summary, names nobody)."
+    return bool(graph.votes["participant_id"].notna().any() or graph.edges["participant_id"].notna().any())
 
 # %% ../nbs/01_graph.ipynb #0661b3ee
 MAI_COUNT_KEYS = ("markedWiser", "markedNotWiser", "markedLessWise", "markedUnsure", "impressions")

@@ -13,7 +13,7 @@ from scipy.sparse.csgraph import connected_components
 from .core import InputError
 from .aggregate import (_tables, _derive, _compile, _cycle_edges, _ratings, wise_values, rank, top_cards, unwind, endorsement_factors,
                                  LABELS, NO_CONTEXT)
-from .graph import Table
+from .graph import Table, names_participants
 from .simulate import Bloc, Minority, Simulation, simulate, inject_bloc, lift_mai
 
 # %% auto #0
@@ -628,7 +628,7 @@ def attack_study(graph, qs=(0, 0.05, 0.1, 0.2, 0.3), seeds=range(5), bloc: Bloc 
                  progress: bool = False, **lift_kwargs) -> SimpleNamespace:
     "The same sweep on a given graph (a count-only MAI import is lifted to pseudo-participants with each seed); no truth."
     bloc = Bloc() if bloc is None else bloc
-    count_only = not len(graph.participants) and not graph.edges["participant_id"].notna().any()
+    count_only = not names_participants(graph)
     runs = []
     for seed in _progress(list(seeds), progress):
         base = lift_mai(graph, seed=seed, **lift_kwargs) if count_only else graph
@@ -651,7 +651,10 @@ ATTACK_SHAPES = {"overt": Bloc(), "subtle": Bloc(edges=2), "noisy": Bloc(edges=3
                  "spread-subtle": Bloc(contexts=6, spread=True, edges=2), "mimic": Bloc(edges=3, mimic=6),
                  "mimic-noisy": Bloc(edges=2, noise=0.3, mimic=10),
                  # added after the support study: a bloc that backs an honest card many already hold, the runner-up
-                 "runner-up": Bloc(target="runner-up", edges=1), "runner-up-noisy": Bloc(target="runner-up", edges=1, noise=0.3)}
+                 "runner-up": Bloc(target="runner-up", edges=1), "runner-up-noisy": Bloc(target="runner-up", edges=1, noise=0.3),
+                 # added last: blocs the app's server places, as it places everyone (a share q of the attacked context's people,
+                 # each judging as many pairs, drawn for it, as the honest people there)
+                 "placed": Bloc(placed=True), "runner-up-placed": Bloc(target="runner-up", edges=1, noise=0.3, placed=True)}
 
 # %% ../nbs/02c_robustness.ipynb #669a600e
 def plot_study(summary: pd.DataFrame, metrics=("top1_unchanged", "minority_first", "detector_recall", "contested_share"),

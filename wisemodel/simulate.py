@@ -28,6 +28,12 @@ class Bloc:
     camouflage: int = 0           # each member also judges this many of the context's pairs at random, to look like a participant
     spread: bool = False          # each member attacks one of the `contexts` (in turn) instead of all: a thinner bloc in each
     mimic: int = 0                # each member also judges this many pairs honest people judged, anywhere, as most of them did: to hide
+    placed: bool = False          # False: members pick their context and pairs (a graph that does not record who was shown what);
+                                  # True: the app's server places them, as it places everyone: newcomers go to the prompt fewest
+                                  # have deliberated on, so the bloc is a share q of each context it attacks, and each member
+                                  # judges as many pairs, drawn for it, as the context's honest people judged each: its card
+                                  # wiser where the pair holds it, the other card where the pair holds a card it wants to beat,
+                                  # a coin toss elsewhere
 
 @dataclasses.dataclass
 class Minority:
@@ -59,10 +65,40 @@ def _leaders(graph, context, exclude) -> list:
     r = wise_values(graph, "inf", context=context, share=False, labels=False)
     return [c for c in r["card_id"].astype(object) if c != exclude]
 
+def _people_in(t, context) -> tuple[int, int]:
+    """How many people deliberated in `context` (judged a pair of it, or voted for one of its cards), and how many pairs each
+    judge of it judged there (the mean, rounded; at least 1): what the app's server gave each."""
+    e = t.edges[(t.edges["context_id"].astype(object) == context).to_numpy()].dropna(subset=["participant_id"])
+    cards = set(e["from_card"].astype(object)) | set(e["to_card"].astype(object))
+    v = t.votes[t.votes["card_id"].astype(object).isin(cards).to_numpy()]
+    people = len(pd.unique(pd.concat([e["participant_id"].astype(object), v["participant_id"].astype(object)]).dropna()))
+    return people, max(1, round(len(e) / max(e["participant_id"].nunique(), 1)))
+
+def _placed_verdicts(rng, mine, context, card, rivals: list, beat: list, k: int, noise: float):
+    """What each bloc member in `mine` says on the `k` pairs of `context` an even assignment shows it (distinct pairs drawn at
+    random among every pair of the context's cards, as the app's server draws them for everyone): its own `card` wiser where the
+    pair holds it (the story points at its card), the other card wiser where the pair holds a card it wants to `beat`, a coin
+    toss elsewhere; each verdict dropped with probability `noise`. Returns (its claims for `card`, its other verdicts)."""
+    cards = np.array([card, *rivals], dtype=object)
+    i, j = np.triu_indices(len(cards), 1)
+    pick = np.argsort(rng.random((len(mine), len(i))), axis=1)[:, :k]          # (members, k) distinct pairs each
+    a, b = cards[i][pick].ravel(), cards[j][pick].ravel()
+    turn = (a == card) | ((b != card) & (rng.random(a.size) < 0.5))             # stories point at its card; others either way
+    a, b = np.where(turn, b, a), np.where(turn, a, b)
+    beat_a, beat_b = np.isin(a, list(beat)), np.isin(b, list(beat))
+    to_wiser = (b == card) | (beat_a & ~beat_b) | (~(beat_b & ~beat_a) & (rng.random(a.size) < 0.5))
+    rows = pd.DataFrame({"participant_id": np.repeat(mine, pick.shape[1]), "context_id": context, "from_card": a, "to_card": b,
+                         "verdict": np.where(to_wiser, "wiser", "not_wiser").astype(object), "count": 1})[rng.random(a.size) >= noise]
+    claim = (rows["to_card"] == card).to_numpy()
+    return rows[claim], rows[~claim]
+
+# the card a bloc backs in a context, from its cards as the public ranking shows them (best first); "new": a card of its own
+_TARGETS = {"new": None, "existing": lambda shown: shown[-1], "runner-up": lambda shown: shown[min(1, len(shown) - 1)]}
+
 def inject_bloc(graph, bloc: Bloc, seed: int = 0, targets: dict | None = None):
     "Add a coordinated bloc to `graph`: returns (derived graph, its participant ids, the (context, from, to) it claimed, context -> card)."
     if not 0 <= bloc.q < 1: raise InputError(f"bloc q must be in [0, 1), got {bloc.q}.", field="bloc.q", fix="a share of participants, e.g. 0.2.")
-    if bloc.target not in ("new", "existing", "runner-up"):
+    if bloc.target not in _TARGETS:
         raise InputError(f"bloc target {bloc.target!r} is not 'new', 'existing' or 'runner-up'.", field="bloc.target", fix="pick one of the three.")
     rng = np.random.default_rng([seed, 1])     # its own stream: the honest rows stay the same whatever the bloc does
     t = _tables(graph, canonical=False)        # the derived graph keeps every card and row; aggregation folds merged cards
@@ -73,12 +109,16 @@ def inject_bloc(graph, bloc: Bloc, seed: int = 0, targets: dict | None = None):
         busy = t.edges.groupby(t.edges["context_id"].astype(object))["count"].sum().sort_values(ascending=False, kind="stable")
         targets = {}
         for x in list(busy.index[:bloc.contexts]):
-            shown = _leaders(graph, x, None) if bloc.target != "new" else []
-            targets[x] = f"bloc-card-{len(targets)}" if bloc.target == "new" else shown[1 if len(shown) > 1 else 0] if bloc.target == "runner-up" else shown[-1]
+            targets[x] = f"bloc-card-{len(targets)}" if bloc.target == "new" else _TARGETS[bloc.target](_leaders(graph, x, None))
     new_cards = [c for c in dict.fromkeys(targets.values()) if c not in set(t.cards["card_id"].astype(object))]
     prompts = list(t.votes["prompt_id"].dropna().astype(object).unique()) or (list(graph.prompts["prompt_id"]) if len(getattr(graph, "prompts", [])) else [])
     prompt_of = dict(zip(t.cards["card_id"].astype(object), t.cards["prompt_id"].astype(object))) if "prompt_id" in t.cards else {}
-    nb = math.ceil(bloc.q * len(honest) / (1 - bloc.q) - 1e-9) if bloc.q > 0 else 0
+    share = lambda people: math.ceil(bloc.q * people / (1 - bloc.q) - 1e-9) if bloc.q > 0 else 0
+    # placed by the app, members land in every context evenly: a share q of the people of each attacked context (the rest of
+    # the bloc is elsewhere, with no say there); else all of them join the attacked contexts
+    there = {x: _people_in(t, x) for x in targets} if bloc.placed else {}
+    per = [share(there[x][0]) for x in targets] if bloc.placed else [share(len(honest))]
+    nb = sum(per)
     ids = np.array([f"bloc-{i:04d}" for i in range(nb)], dtype=object)
     tables = {}
     cards = t.cards
@@ -96,9 +136,10 @@ def inject_bloc(graph, bloc: Bloc, seed: int = 0, targets: dict | None = None):
     if nb == 0:
         return (_rebuild(graph, tables) if tables else graph), set(), set(), dict(targets)
     votes, claims, seen, cover = [], [], [], []
-    where = np.arange(nb) % max(len(targets), 1)                 # spread: member i attacks the (i mod k)-th context only
+    where = (np.repeat(np.arange(len(per)), per) if bloc.placed        # placed: each member in its own context
+             else np.arange(nb) % max(len(targets), 1))                # spread: member i attacks the (i mod k)-th context only
     for k, (x, card) in enumerate(targets.items()):
-        mine = ids[where == k] if bloc.spread else ids
+        mine = ids[where == k] if bloc.spread or bloc.placed else ids
         n = len(mine)
         view = _rebuild(graph, tables) if tables else graph
         others = _leaders(view, x, card)
@@ -107,9 +148,13 @@ def inject_bloc(graph, bloc: Bloc, seed: int = 0, targets: dict | None = None):
         keep = rng.random(n) >= bloc.noise
         votes.append(pd.DataFrame({"participant_id": mine[keep], "prompt_id": p, "card_id": card, "count": 1}))
         seen.append(pd.DataFrame({"participant_id": mine, "stage": "select", "prompt_id": p, "card_id": card, "count": 1}))
-        for c in others:
-            who = mine[rng.random(n) >= bloc.noise]
-            claims.append(pd.DataFrame({"participant_id": who, "context_id": x, "from_card": c, "to_card": card, "verdict": "wiser", "count": 1}))
+        if bloc.placed:       # the pairs drawn for each member, as many as the context's honest judges judged: not the pairs it would pick
+            mine_claims, other = _placed_verdicts(rng, mine, x, card, _leaders(view, x, card), others, there[x][1], bloc.noise)
+            claims.append(mine_claims); cover.append(other)
+        else:
+            for c in others:
+                who = mine[rng.random(n) >= bloc.noise]
+                claims.append(pd.DataFrame({"participant_id": who, "context_id": x, "from_card": c, "to_card": card, "verdict": "wiser", "count": 1}))
         if bloc.camouflage:   # random verdicts on pairs others were shown in this context
             pairs = t.edges.loc[(t.edges["context_id"].astype(object) == x).to_numpy(), ["from_card", "to_card"]].astype(object).drop_duplicates()
             if len(pairs):
