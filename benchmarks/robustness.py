@@ -12,6 +12,7 @@ Writes benchmarks/robustness.json and the figures (simulated deliberations, 500 
 
     python benchmarks/robustness.py --jobs 2     # full run (about 40 minutes on 2 cores; --jobs splits the shapes over processes)
     python benchmarks/robustness.py --quick      # 3 test seeds, a few shapes
+    python benchmarks/robustness.py --only placed,runner-up-placed --jobs 2   # add shapes to the saved run, nothing re-tuned
 """
 import argparse, dataclasses, itertools, json, os, platform, sys, time
 from concurrent.futures import ProcessPoolExecutor
@@ -35,7 +36,8 @@ DEV_SHAPES = {k: ATTACK_SHAPES[k] for k in ("overt", "subtle", "noisy")}
 DEV_SHAPES_ONE_SIDED = {k: ATTACK_SHAPES[k] for k in ("overt", "subtle", "noisy", "one-edge-noisy")}
 QS = (0, 0.05, 0.1, 0.2, 0.3)
 SHAPES = ATTACK_SHAPES      # reported on test seeds: the dev shapes, and shapes never looked at while choosing a setting
-MAI_SHAPES = ("overt", "subtle", "existing-card", "vote-only", "one-edge-noisy", "noisy", "mimic-noisy", "camouflaged", "runner-up", "runner-up-noisy")
+MAI_SHAPES = ("overt", "subtle", "existing-card", "vote-only", "one-edge-noisy", "noisy", "mimic-noisy", "camouflaged", "runner-up", "runner-up-noisy",
+              "placed", "runner-up-placed")
 DEV_SHAPES_CONFIRM = {k: ATTACK_SHAPES[k] for k in ("overt", "subtle", "noisy", "one-edge-noisy", "existing-card", "camouflaged")}   # the first four alone tie at 1.0 for every bar from 1 to 6
 MAI_AGREEMENT = 0.9      # confirm may change plain Γ_∞'s unattacked top in at most 1 in 10 of the lifted MAI graph's contexts (0.85 picked 6 on dev seeds: a bar that demotes leaders 4-5 others confirmed)
 
@@ -216,12 +218,64 @@ def _shape_study(args):
     return name, robustness_study(QS, seeds, bloc=bloc, n_participants=n, methods=methods).summary
 
 
+def run_shapes(out: dict, names: list, seeds, participants: int, settings: dict, sizes: list, jobs: int = 1):
+    "Each named shape's sweep on simulated graphs, and on the lifted MAI graph where MAI_SHAPES lists it, into `out`."
+    tasks = [(name, SHAPES[name], seeds, participants, settings) for name in names]
+    if jobs > 1:
+        with ProcessPoolExecutor(jobs) as pool: done = list(pool.map(_shape_study, tasks))
+    else: done = [_shape_study(t) for t in tasks]
+    out.setdefault("shapes", {})
+    for name, summary in done: out["shapes"][name] = dict(bloc=dataclasses.asdict(SHAPES[name]), summary=records(summary))
+    mai = read_graph(ROOT / "data" / "mai" / "example_summary.json")
+    out.setdefault("mai", {})
+    small = next(r["smallest_clean"] for r in sizes if r["participants"] == 50) or settings["min_support"]
+    for name in [n for n in MAI_SHAPES if n in names]:
+        methods = {"Γ_∞": _gamma("inf"), "votes": _baseline("votes"), "bridging_mf": _baseline("bridging_mf"), "robust": _robust(**settings),
+                   "robust, no confirm": _robust(**{**settings, "confirm": None}),
+                   # the smallest min_support that flags no honest pseudo-participant on the lifted graph's dev seeds (coordination_sizes)
+                   f"robust, min_support {small}": _robust(**{**settings, "min_support": small})}
+        st = attack_study(mai, QS, seeds, bloc=ATTACK_SHAPES[name], methods=methods)
+        out["mai"][name] = dict(bloc=dataclasses.asdict(ATTACK_SHAPES[name]), summary=records(st.summary))
+
+
+def draw_shapes(out: dict, seeds):
+    "robustness_shapes.png, robustness_detector.png and robustness_mai.png from `out`'s shapes, in ATTACK_SHAPES' order."
+    order = [n for n in SHAPES if n in out["shapes"]]
+    shapes_df = pd.concat([pd.DataFrame(out["shapes"][n]["summary"]).assign(shape=n) for n in order], ignore_index=True)
+    plot_shapes(shapes_df, HERE / "robustness_shapes.png", seeds)
+    plot_detector(shapes_df, HERE / "robustness_detector.png", seeds)
+    mai_df = pd.concat([pd.DataFrame(out["mai"][n]["summary"]).assign(shape=n) for n in MAI_SHAPES if n in out["mai"]], ignore_index=True)
+    _small_multiples(mai_df, "top1_unchanged", HERE / "robustness_mai.png",
+                     f"data/mai/example_summary.json lifted to ~50 pseudo-participants: top value unchanged per attack shape (dotted: the 0.9 goal); "
+                     f"seeds {seeds.start}-{seeds.stop - 1}, 95% CI")
+
+
+def only(names: list, jobs: int):
+    """Run just `names` (on the saved run's test seeds, with its settings: nothing is tuned again) and merge them into
+    robustness.json; every other row stays as that run wrote it, and `partial_runs` says what was added when."""
+    out = json.loads((HERE / "robustness.json").read_text())
+    unknown = [n for n in names if n not in SHAPES]
+    if unknown: sys.exit(f"--only: unknown shape(s) {unknown}; the shapes are {list(SHAPES)}")
+    seeds = range(out["test_seeds"][0], out["test_seeds"][-1] + 1)
+    t0 = time.time()
+    run_shapes(out, names, seeds, out["participants"], out["settings"], out["coordination_sizes"], jobs)
+    out["shapes"] = {n: out["shapes"][n] for n in SHAPES if n in out["shapes"]}
+    out["mai"] = {n: out["mai"][n] for n in MAI_SHAPES if n in out["mai"]}
+    draw_shapes(out, seeds)
+    out.setdefault("partial_runs", []).append(dict(shapes=names, seconds=round(time.time() - t0, 1), date=time.strftime("%Y-%m-%d"),
+                                                   machine=dict(python=platform.python_version(), cpus=os.cpu_count())))
+    (HERE / "robustness.json").write_text(json.dumps(out, indent=1, ensure_ascii=False, default=float) + "\n")
+    print(f"merged {names} into benchmarks/robustness.json in {time.time() - t0:.0f} s")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--participants", type=int, default=500)
     ap.add_argument("--jobs", type=int, default=1)
+    ap.add_argument("--only", help="comma-separated shapes: run just these with the saved run's settings and seeds, and merge them into robustness.json")
     args = ap.parse_args()
+    if args.only: return only(args.only.split(","), args.jobs)
     seeds = range(100, 103) if args.quick else range(100, 110)
     contested_seeds = range(100, 110) if args.quick else range(100, 140)
     t0 = time.time()
@@ -249,33 +303,9 @@ def main():
                path=HERE / "robustness.png")
     print(f"main done ({time.time() - t0:.0f} s)", flush=True)
     shapes = dict(list(SHAPES.items())[:3] + [("vote-only", SHAPES["vote-only"])]) if args.quick else SHAPES
-    tasks = [(name, bloc, seeds, args.participants, settings) for name, bloc in shapes.items()]
-    if args.jobs > 1:
-        with ProcessPoolExecutor(args.jobs) as pool: done = list(pool.map(_shape_study, tasks))
-    else: done = [_shape_study(t) for t in tasks]
-    out["shapes"], rows = {}, []
-    for name, summary in done:
-        out["shapes"][name] = dict(bloc=dataclasses.asdict(shapes[name]), summary=records(summary))
-        rows.append(summary.assign(shape=name))
-    shapes_df = pd.concat(rows, ignore_index=True)
-    plot_shapes(shapes_df, HERE / "robustness_shapes.png", seeds)
-    plot_detector(shapes_df, HERE / "robustness_detector.png", seeds)
+    run_shapes(out, list(shapes), seeds, args.participants, settings, sizes, args.jobs)
     print(f"shapes done ({time.time() - t0:.0f} s)", flush=True)
-    mai = read_graph(ROOT / "data" / "mai" / "example_summary.json")
-    mai_out = {}
-    small = next(r["smallest_clean"] for r in sizes if r["participants"] == 50) or settings["min_support"]
-    for name in MAI_SHAPES:
-        methods = {"Γ_∞": _gamma("inf"), "votes": _baseline("votes"), "bridging_mf": _baseline("bridging_mf"), "robust": _robust(**settings),
-                   "robust, no confirm": _robust(**{**settings, "confirm": None}),
-                   # the smallest min_support that flags no honest pseudo-participant on the lifted graph's dev seeds (coordination_sizes)
-                   f"robust, min_support {small}": _robust(**{**settings, "min_support": small})}
-        st = attack_study(mai, QS, seeds, bloc=ATTACK_SHAPES[name], methods=methods)
-        mai_out[name] = dict(bloc=dataclasses.asdict(ATTACK_SHAPES[name]), summary=records(st.summary))
-    out["mai"] = mai_out
-    mai_df = pd.concat([pd.DataFrame(v["summary"]).assign(shape=k) for k, v in mai_out.items()], ignore_index=True)
-    _small_multiples(mai_df, "top1_unchanged", HERE / "robustness_mai.png",
-                     f"data/mai/example_summary.json lifted to ~50 pseudo-participants: top value unchanged per attack shape (dotted: the 0.9 goal); "
-                     f"seeds {seeds.start}-{seeds.stop - 1}, 95% CI")
+    draw_shapes(out, seeds)
     out["seconds"] = round(time.time() - t0, 1)
     (HERE / "robustness.json").write_text(json.dumps(out, indent=1, ensure_ascii=False, default=float) + "\n")
     print(f"wrote benchmarks/robustness.json in {out['seconds']} s")
