@@ -18,10 +18,10 @@ from .simulate import Bloc, Minority, Simulation, simulate, inject_bloc, lift_ma
 
 # %% auto #0
 __all__ = ['COORDINATION_COLUMNS', 'DEFEND_LOG_COLUMNS', 'ACCUSING', 'OPPOSED_COLUMNS', 'ONE_SIDED_COLUMNS', 'LEADERSHIP_COLUMNS',
-           'TOP_SUPPORT_COLUMNS', 'METRICS', 'ATTACK_SHAPES', 'coordination', 'defend', 'opposed_pairs',
-           'polarised_cards', 'one_sided_edges', 'drop_one_sided', 'leadership', 'drop_unconfirmed', 'robust_values',
-           'carried_by_suspects', 'resample_participants', 'top_support', 'study_methods', 'evaluate',
-           'robustness_study', 'attack_study', 'plot_study']
+           'OVERJUDGED_COLUMNS', 'TOP_SUPPORT_COLUMNS', 'METRICS', 'ATTACK_SHAPES', 'coordination', 'defend',
+           'opposed_pairs', 'polarised_cards', 'one_sided_edges', 'drop_one_sided', 'leadership', 'drop_unconfirmed',
+           'overjudged_pairs', 'trim_overjudged', 'robust_values', 'carried_by_suspects', 'resample_participants',
+           'top_support', 'study_methods', 'evaluate', 'robustness_study', 'attack_study', 'plot_study']
 
 # %% ../nbs/02c_robustness.ipynb #4d9c0301
 def _items(graph):
@@ -73,10 +73,11 @@ def coordination(graph, min_similarity: float = 0.4, min_support: int = 8) -> pd
 
 # %% ../nbs/02c_robustness.ipynb #7ad6d382
 DEFEND_LOG_COLUMNS = ["defence", "cluster", "action", "participants", "size", "weight", "claims", "example", "reason"]
-# The defences whose log rows name suspects: `coordination` (`defend`) and `one-sided` (`drop_one_sided`). The others,
+# The defences whose log rows name suspects: `coordination` (`defend`), `one-sided` (`drop_one_sided`) and `over-judged`
+# (`trim_overjudged`: the majority side of a crowded pair, honest people who agree with the crowd among them). The others,
 # `unconfirmed` (`drop_unconfirmed`) and `leadership` (the order of `robust_values`), judge cards, not people: an honest
 # judge of an unconfirmed card loses that verdict too, and is no suspect.
-ACCUSING = ("coordination", "one-sided")
+ACCUSING = ("coordination", "one-sided", "over-judged")
 
 def defend(graph, min_similarity: float = 0.4, min_support: int = 8):
     "A derived graph where each coordinated cluster counts as one participant and its claims are dropped; and the log."
@@ -352,13 +353,89 @@ def drop_unconfirmed(graph, min_confirm: int = 5, lead: pd.DataFrame | None = No
                                f"its {len(d)} wiser verdict(s) dropped, and {nv} vote(s) for it of those who made them"))
     return _derive(graph, edges=e[~drop], votes=v[~drop_v]), pd.DataFrame(log, columns=DEFEND_LOG_COLUMNS)
 
+# %% ../nbs/02c_robustness.ipynb #0b5e7a02
+OVERJUDGED_COLUMNS = ["context_id", "card_a", "card_b", "judges", "expected", "p", "held", "judges_held", "judges_other"]
+
+def _pairs(e: pd.DataFrame):
+    "Each judgement's unordered pair (card_a < card_b) and the card it holds wiser (None: unsure)."
+    a, b = e["from_card"].astype(object).to_numpy(), e["to_card"].astype(object).to_numpy()
+    v = e["verdict"].astype(object).to_numpy()
+    return np.where(a < b, a, b), np.where(a < b, b, a), np.where(v == "wiser", b, np.where(v == "not_wiser", a, None))
+
+def overjudged_pairs(graph, alpha: float = 0.01, min_pairs: int = 5) -> pd.DataFrame:
+    """Pairs judged by more people than an even assignment sends them: per context, `expected` is the median judged pair's
+    judges; a pair is flagged where P(Poisson(expected) ≥ `judges`) < `alpha` / the pairs tested, in contexts with ≥
+    `min_pairs` judged pairs. `held`: the card its majority side holds wiser (where the excess sits); `judges_held`, the
+    judges on that side, `judges_other` those holding the other card. Most improbable first."""
+    from scipy.stats import poisson
+    e = _tables(graph).edges.dropna(subset=["participant_id"])
+    empty = Table({c: [] for c in OVERJUDGED_COLUMNS})
+    if not len(e): return empty
+    lo, hi, held = _pairs(e)
+    d = pd.DataFrame({"context_id": e["context_id"].astype(object).to_numpy(), "card_a": lo, "card_b": hi,
+                      "p": e["participant_id"].astype(object).to_numpy(), "held": held})
+    judges = d.groupby(["context_id", "card_a", "card_b"])["p"].nunique()
+    expected = judges.groupby(level=0).transform("median").to_numpy(dtype=float)
+    tested = judges.groupby(level=0).transform("size").to_numpy() >= min_pairs
+    p = poisson.sf(judges.to_numpy() - 1, expected)
+    hit = tested & (p < alpha / max(int(tested.sum()), 1))
+    if not hit.any(): return empty
+    sides = d.dropna(subset=["held"]).drop_duplicates(["context_id", "card_a", "card_b", "p", "held"])
+    sides = sides.groupby(["context_id", "card_a", "card_b", "held"]).size()
+    rows = []
+    for (x, a, b), n, lam, pv in zip(judges.index[hit], judges.to_numpy()[hit], expected[hit], p[hit]):
+        count = sides.loc[(x, a, b)] if (x, a, b) in sides.index.droplevel(3) else pd.Series(dtype=int)
+        if not len(count): continue                                        # only unsure verdicts: no side to weigh
+        order = sorted(count.items(), key=lambda kv: (-kv[1], str(kv[0])))
+        rows.append(dict(context_id=x, card_a=a, card_b=b, judges=int(n), expected=float(lam), p=float(pv), held=order[0][0],
+                         judges_held=int(order[0][1]), judges_other=int(sum(k for _, k in order[1:]))))
+    if not rows: return empty
+    return Table(pd.DataFrame(rows, columns=OVERJUDGED_COLUMNS).sort_values("p", kind="stable").reset_index(drop=True))
+
+def trim_overjudged(graph, alpha: float = 0.01, min_pairs: int = 5, found: pd.DataFrame | None = None):
+    """A derived graph where each pair of `overjudged_pairs` counts the judges an even assignment sends it: the judgements
+    holding `held` wiser weigh (`expected` − `judges_other`) / `judges_held` each (0 where the other side alone reaches the
+    median: dropped), and so do their judges' votes for `held`; the other side counts in full. And the log (rows as
+    `defend`'s)."""
+    found = overjudged_pairs(graph, alpha, min_pairs) if found is None else found
+    if not len(found): return graph, pd.DataFrame(columns=DEFEND_LOG_COLUMNS)
+    t = _tables(graph)
+    e, v = t.edges, t.votes
+    lo, hi, held = _pairs(e)
+    named = e["participant_id"].notna().to_numpy()
+    ctx = e["context_id"].astype(object).to_numpy()
+    who_all = e["participant_id"].astype(object).to_numpy()
+    voted = pd.MultiIndex.from_arrays([v["participant_id"].astype(object), v["card_id"].astype(object)])
+    w, vw, log = np.ones(len(e)), np.ones(len(v)), []
+    for r in found.itertuples(index=False):
+        keep = max(r.expected - r.judges_other, 0.0) / r.judges_held
+        side = named & (ctx == r.context_id) & (lo == r.card_a) & (hi == r.card_b) & (held == r.held)
+        who = sorted(map(str, pd.unique(who_all[side])))
+        w[side] *= keep
+        hit = voted.isin(pd.MultiIndex.from_arrays([who, [r.held] * len(who)]))
+        vw[hit] = np.minimum(vw[hit], keep)          # a vote weighs the least of the pairs its voter crowded, not their product
+        other = r.card_b if r.held == r.card_a else r.card_a
+        log.append(dict(defence="over-judged", cluster=-1, action="the side holding it wiser weighed down to what an even assignment sends",
+                        participants=who, size=len(who), weight=keep, claims=[[r.context_id, other, r.held]],
+                        example=f"wiser {r.context_id}: {other} -> {r.held}",
+                        reason=f"{r.judges} people judged {other} against {r.held} where the context's median pair has {r.expected:g} "
+                               f"(Poisson p = {r.p:.1g}); the {r.judges_held} who hold {r.held} wiser count as {keep * r.judges_held:.1f} "
+                               f"(their votes for it too), the {r.judges_other} against in full"))
+    edges = e.assign(count=e["count"].to_numpy(dtype=float) * w)[w > 0]
+    votes = v.assign(count=v["count"].to_numpy(dtype=float) * vw)[vw > 0]
+    return _derive(graph, edges=edges, votes=votes), pd.DataFrame(log, columns=DEFEND_LOG_COLUMNS)
+
 # %% ../nbs/02c_robustness.ipynb #82913be6
 def robust_values(graph, h="inf", min_similarity: float = 0.4, min_support: int = 8, min_z: float = 3.0, ridge: float = 0.5,
-                  min_judgements: int = 5, leaders: int = 1, one_sided: float | None = 4.0, confirm: int | None = 5, **kwargs):
-    """Γ_h after `defend` (coordinated clusters count once), `drop_one_sided` (t ≥ `one_sided`; None: not at all) and
+                  min_judgements: int = 5, leaders: int = 1, one_sided: float | None = 4.0, confirm: int | None = 5,
+                  overjudged: float | None = 0.01, **kwargs):
+    """Γ_h after `trim_overjudged` (pairs judged by more people than an even assignment sends, at `alpha` = `overjudged`;
+    None: not at all), `defend` (coordinated clusters count once), `drop_one_sided` (t ≥ `one_sided`; None: not at all) and
     `drop_unconfirmed` (fewer than `confirm` others hold a card wiser; None: not at all), with the cards that can lead
     (`leadership`) first, labelled contested where a group and the others order a card's pair oppositely; and the log."""
-    g, log = defend(graph, min_similarity, min_support)
+    trimmed, first = trim_overjudged(graph, overjudged) if overjudged is not None else (graph, pd.DataFrame(columns=DEFEND_LOG_COLUMNS))
+    g, log = defend(trimmed, min_similarity, min_support)
+    log = pd.concat([first, log], ignore_index=True) if len(first) else log
     opposed = opposed_pairs(g, min_z, ridge, min_judgements)
     if one_sided is not None:                  # drop the majority side of one-sided edges (t >= one_sided), splits between groups kept
         g, more = drop_one_sided(g, one_sided)
@@ -417,16 +494,18 @@ def _why_moved(log, ctx, top) -> str:
     return "; ".join(f"{r.defence}: {r.reason}" for r in hits[:3])
 
 def carried_by_suspects(graph, h="inf", min_similarity: float = 0.4, min_support: int = 8, one_sided: float | None = 4.0,
-                        confirm: int | None = 5) -> pd.DataFrame:
-    """Per context: the top card by Γ_h; the top once the defences that accuse (`defend`, then `drop_one_sided` with t ≥
-    `one_sided`) have acted, whether it differs (`carried`) and the participants they flagged; the top of `robust_values`
+                        confirm: int | None = 5, overjudged: float | None = 0.01) -> pd.DataFrame:
+    """Per context: the top card by Γ_h; the top once the defences that accuse (`trim_overjudged` at `overjudged`, `defend`,
+    then `drop_one_sided` with t ≥ `one_sided`) have acted, whether it differs (`carried`) and the participants they flagged; the top of `robust_values`
     with the same settings (`top_robust`; it also applies `confirm`) and, where that one differs from Γ_h's, why (its log);
     and the bloc members among the top card's authors where the graph records a bloc."""
-    defended, log = defend(graph, min_similarity, min_support)
+    trimmed, first = trim_overjudged(graph, overjudged) if overjudged is not None else (graph, pd.DataFrame(columns=DEFEND_LOG_COLUMNS))
+    defended, log = defend(trimmed, min_similarity, min_support)
+    log = pd.concat([first, log], ignore_index=True) if len(first) else log
     if one_sided is not None:
         defended, more = drop_one_sided(defended, one_sided)
         log = pd.concat([log, more], ignore_index=True) if len(more) else log
-    ranked, robust_log = robust_values(graph, h, min_similarity, min_support, one_sided=one_sided, confirm=confirm)
+    ranked, robust_log = robust_values(graph, h, min_similarity, min_support, one_sided=one_sided, confirm=confirm, overjudged=overjudged)
     before, after = top_cards(wise_values(graph, h, share=False, labels=False)), top_cards(wise_values(defended, h, share=False, labels=False))
     robust = top_cards(ranked)
     flagged = sorted({p for ps in log["participants"] for p in ps})
