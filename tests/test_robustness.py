@@ -227,3 +227,39 @@ def test_a_bloc_the_app_places_is_a_share_of_its_context_and_does_not_lead(seed)
         assert top_cards(ranked)[x] != card
     picking = _sim(seed, Bloc(q=0.2))
     assert top_cards(wise_values(picking.graph, "inf", share=False, labels=False))[x] == picking.bloc_cards[x]
+
+
+@pytest.mark.parametrize("seed", [21, 22])
+def test_no_pair_of_an_honest_graph_is_over_judged(seed):
+    "An even assignment never crowds a pair: nothing flagged on honest simulated graphs, the lifted MAI graph or a count-only import."
+    from wisemodel.robustness import overjudged_pairs
+    from wisemodel.simulate import lift_mai
+    assert overjudged_pairs(_sim(seed).graph).empty
+    assert overjudged_pairs(lift_mai(read_graph(MAI), seed=seed)).empty
+    assert overjudged_pairs(read_graph(MAI)).empty                      # no participants: nobody to count
+
+
+def test_a_crowded_pair_is_trimmed_to_what_the_assignment_sends_whichever_side_it_floods():
+    """A bloc that floods the decisive pair with the side it wants to *lose* gets that side weighed down to its share, not the
+    pair handed to the other card: trimming is not a lever."""
+    from wisemodel.aggregate import top_cards
+    from wisemodel.robustness import overjudged_pairs, trim_overjudged
+    from wisemodel.simulate import inject_bloc
+    honest = _sim(23)
+    x = "context-0"
+    top = top_cards(robust_values(honest.graph)[0])[x]
+    second = robust_values(honest.graph)[0].query("context_id == @x and rank == 2").card_id.iloc[0]
+    # 40 single-verdict accounts that hold the honest top wiser than the runner-up (the side the attacker wants dropped)
+    flood, who, _, _ = inject_bloc(honest.graph, Bloc(q=0.07, target="runner-up", edges=0), seed=1, targets={x: second})
+    t = _tables(flood)
+    extra = pd.DataFrame({"participant_id": sorted(who), "context_id": x, "from_card": second, "to_card": top, "verdict": "wiser", "count": 1})
+    from wisemodel.aggregate import _derive
+    flooded = _derive(flood, edges=pd.concat([t.edges, extra], ignore_index=True), votes=t.votes[~t.votes.participant_id.isin(who)])
+    found = overjudged_pairs(flooded)
+    assert len(found) == 1 and found.held.iloc[0] == top and found.judges.iloc[0] >= len(who)
+    trimmed, log = trim_overjudged(flooded)
+    e = _tables(trimmed).edges
+    pair = e[(e.context_id == x) & e.from_card.isin([top, second]) & e.to_card.isin([top, second])]
+    held = np.where(pair.verdict == "wiser", pair.to_card, np.where(pair.verdict == "not_wiser", pair.from_card, None))
+    assert pair["count"][held == top].sum() >= pair["count"][held == second].sum()   # the honest order of the pair stands
+    assert top_cards(robust_values(flooded)[0])[x] == top

@@ -362,9 +362,16 @@ def _pairs(e: pd.DataFrame):
     v = e["verdict"].astype(object).to_numpy()
     return np.where(a < b, a, b), np.where(a < b, b, a), np.where(v == "wiser", b, np.where(v == "not_wiser", a, None))
 
+def _judgement_median(judges: pd.Series) -> float:
+    "The judges of the pair on which the median judgement of a context sits (the judge-weighted median of its pairs)."
+    v = np.sort(judges.to_numpy(dtype=float))
+    c = np.cumsum(v)
+    return float(v[np.searchsorted(c, c[-1] / 2)])
+
 def overjudged_pairs(graph, alpha: float = 0.01, min_pairs: int = 5) -> pd.DataFrame:
-    """Pairs judged by more people than an even assignment sends them: per context, `expected` is the median judged pair's
-    judges; a pair is flagged where P(Poisson(expected) ≥ `judges`) < `alpha` / the pairs tested, in contexts with ≥
+    """Pairs judged by more people than an even assignment sends them: per context, `expected` is the judges of the pair
+    the context's median judgement sits on (many thin pairs a bloc opens on an import do not lower it, nor does one
+    crowded pair raise it much); a pair is flagged where P(Poisson(expected) ≥ `judges`) < `alpha` / the pairs tested, in contexts with ≥
     `min_pairs` judged pairs. `held`: the card its majority side holds wiser (where the excess sits); `judges_held`, the
     judges on that side, `judges_other` those holding the other card. Most improbable first."""
     from scipy.stats import poisson
@@ -375,7 +382,7 @@ def overjudged_pairs(graph, alpha: float = 0.01, min_pairs: int = 5) -> pd.DataF
     d = pd.DataFrame({"context_id": e["context_id"].astype(object).to_numpy(), "card_a": lo, "card_b": hi,
                       "p": e["participant_id"].astype(object).to_numpy(), "held": held})
     judges = d.groupby(["context_id", "card_a", "card_b"])["p"].nunique()
-    expected = judges.groupby(level=0).transform("median").to_numpy(dtype=float)
+    expected = judges.groupby(level=0).transform(_judgement_median).to_numpy(dtype=float)
     tested = judges.groupby(level=0).transform("size").to_numpy() >= min_pairs
     p = poisson.sf(judges.to_numpy() - 1, expected)
     hit = tested & (p < alpha / max(int(tested.sum()), 1))
@@ -427,7 +434,7 @@ def trim_overjudged(graph, alpha: float = 0.01, min_pairs: int = 5, found: pd.Da
 
 # %% ../nbs/02c_robustness.ipynb #82913be6
 def robust_values(graph, h="inf", min_similarity: float = 0.4, min_support: int = 8, min_z: float = 3.0, ridge: float = 0.5,
-                  min_judgements: int = 5, leaders: int = 1, one_sided: float | None = 4.0, confirm: int | None = 5,
+                  min_judgements: int = 5, leaders: int = 1, one_sided: float | None = None, confirm: int | None = 5,
                   overjudged: float | None = 0.01, **kwargs):
     """Γ_h after `trim_overjudged` (pairs judged by more people than an even assignment sends, at `alpha` = `overjudged`;
     None: not at all), `defend` (coordinated clusters count once), `drop_one_sided` (t ≥ `one_sided`; None: not at all) and
@@ -493,7 +500,7 @@ def _why_moved(log, ctx, top) -> str:
     hits = [r for r in rows if about(r, top)] or [r for r in rows if about(r)]
     return "; ".join(f"{r.defence}: {r.reason}" for r in hits[:3])
 
-def carried_by_suspects(graph, h="inf", min_similarity: float = 0.4, min_support: int = 8, one_sided: float | None = 4.0,
+def carried_by_suspects(graph, h="inf", min_similarity: float = 0.4, min_support: int = 8, one_sided: float | None = None,
                         confirm: int | None = 5, overjudged: float | None = 0.01) -> pd.DataFrame:
     """Per context: the top card by Γ_h; the top once the defences that accuse (`trim_overjudged` at `overjudged`, `defend`,
     then `drop_one_sided` with t ≥ `one_sided`) have acted, whether it differs (`carried`) and the participants they flagged; the top of `robust_values`
