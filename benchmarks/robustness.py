@@ -10,7 +10,7 @@ Writes benchmarks/robustness.json and the figures (simulated deliberations, 500 
     robustness_detector.png   is each shape's bloc found? (precision and recall of robust's detector against q)
     robustness_mai.png        the published MAI graph's shape, lifted to pseudo-participants: top value unchanged per attack shape
 
-    python benchmarks/robustness.py --jobs 2     # full run (about 40 minutes on 2 cores; --jobs splits the shapes over processes)
+    python benchmarks/robustness.py --jobs 2     # full run (20-35 minutes on 2 cores; --jobs splits the shapes over processes)
     python benchmarks/robustness.py --quick      # 3 test seeds, a few shapes
     python benchmarks/robustness.py --only placed,runner-up-placed --jobs 2   # add shapes to the saved run, nothing re-tuned
 """
