@@ -8,7 +8,7 @@ in which it leads again. Then every attack shape (on the MAI graph, the study's 
 still first? Settings are robustness.json's (chosen on dev
 seeds); nothing here chooses a setting. Writes benchmarks/robustness_support.json and robustness_support.png.
 
-    python benchmarks/robustness_support.py --jobs 2     # about 24 minutes on 2 cores
+    python benchmarks/robustness_support.py --jobs 2     # 8-24 minutes on 2 cores
     python benchmarks/robustness_support.py --quick      # 2 seeds, 20 resamples
     python benchmarks/robustness_support.py --only placed,runner-up-placed --jobs 2   # add shapes to the saved run
 """
