@@ -433,6 +433,12 @@ def trim_overjudged(graph, alpha: float = 0.01, min_pairs: int = 5, found: pd.Da
     return _derive(graph, edges=edges, votes=votes), pd.DataFrame(log, columns=DEFEND_LOG_COLUMNS)
 
 # %% ../nbs/02c_robustness.ipynb #82913be6
+def _trim_and_defend(graph, overjudged: float | None, min_similarity: float, min_support: int):
+    "The first two defences, in order: `trim_overjudged` at `overjudged` (None: skipped), then `defend`; the graph and both logs."
+    trimmed, first = trim_overjudged(graph, overjudged) if overjudged is not None else (graph, pd.DataFrame(columns=DEFEND_LOG_COLUMNS))
+    g, log = defend(trimmed, min_similarity, min_support)
+    return g, (pd.concat([first, log], ignore_index=True) if len(first) else log)
+
 def robust_values(graph, h="inf", min_similarity: float = 0.4, min_support: int = 8, min_z: float = 3.0, ridge: float = 0.5,
                   min_judgements: int = 5, leaders: int = 1, one_sided: float | None = None, confirm: int | None = 5,
                   overjudged: float | None = 0.01, **kwargs):
@@ -440,9 +446,7 @@ def robust_values(graph, h="inf", min_similarity: float = 0.4, min_support: int 
     None: not at all), `defend` (coordinated clusters count once), `drop_one_sided` (t ≥ `one_sided`; None: not at all) and
     `drop_unconfirmed` (fewer than `confirm` others hold a card wiser; None: not at all), with the cards that can lead
     (`leadership`) first, labelled contested where a group and the others order a card's pair oppositely; and the log."""
-    trimmed, first = trim_overjudged(graph, overjudged) if overjudged is not None else (graph, pd.DataFrame(columns=DEFEND_LOG_COLUMNS))
-    g, log = defend(trimmed, min_similarity, min_support)
-    log = pd.concat([first, log], ignore_index=True) if len(first) else log
+    g, log = _trim_and_defend(graph, overjudged, min_similarity, min_support)
     opposed = opposed_pairs(g, min_z, ridge, min_judgements)
     if one_sided is not None:                  # drop the majority side of one-sided edges (t >= one_sided), splits between groups kept
         g, more = drop_one_sided(g, one_sided)
@@ -506,9 +510,7 @@ def carried_by_suspects(graph, h="inf", min_similarity: float = 0.4, min_support
     then `drop_one_sided` with t ≥ `one_sided`) have acted, whether it differs (`carried`) and the participants they flagged; the top of `robust_values`
     with the same settings (`top_robust`; it also applies `confirm`) and, where that one differs from Γ_h's, why (its log);
     and the bloc members among the top card's authors where the graph records a bloc."""
-    trimmed, first = trim_overjudged(graph, overjudged) if overjudged is not None else (graph, pd.DataFrame(columns=DEFEND_LOG_COLUMNS))
-    defended, log = defend(trimmed, min_similarity, min_support)
-    log = pd.concat([first, log], ignore_index=True) if len(first) else log
+    defended, log = _trim_and_defend(graph, overjudged, min_similarity, min_support)
     if one_sided is not None:
         defended, more = drop_one_sided(defended, one_sided)
         log = pd.concat([log, more], ignore_index=True) if len(more) else log

@@ -142,14 +142,14 @@ def inject_bloc(graph, bloc: Bloc, seed: int = 0, targets: dict | None = None):
         mine = ids[where == k] if bloc.spread or bloc.placed else ids
         n = len(mine)
         view = _rebuild(graph, tables) if tables else graph
-        others = _leaders(view, x, card)
-        if bloc.edges is not None: others = others[:bloc.edges]   # subtle: only over the leaders
+        ranked = _leaders(view, x, card)
+        others = ranked if bloc.edges is None else ranked[:bloc.edges]   # subtle: only over the leaders
         p = prompt_of.get(card) or "bloc-prompt"
         keep = rng.random(n) >= bloc.noise
         votes.append(pd.DataFrame({"participant_id": mine[keep], "prompt_id": p, "card_id": card, "count": 1}))
         seen.append(pd.DataFrame({"participant_id": mine, "stage": "select", "prompt_id": p, "card_id": card, "count": 1}))
         if bloc.placed:       # the pairs drawn for each member, as many as the context's honest judges judged: not the pairs it would pick
-            mine_claims, other = _placed_verdicts(rng, mine, x, card, _leaders(view, x, card), others, there[x][1], bloc.noise)
+            mine_claims, other = _placed_verdicts(rng, mine, x, card, ranked, others, there[x][1], bloc.noise)
             claims.append(mine_claims); cover.append(other)
         else:
             for c in others:
